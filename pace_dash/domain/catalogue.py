@@ -1,0 +1,178 @@
+"""Event codes, lanes, routes, labels and colours: the one source of truth for the vocabulary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class EventType:
+    """A kind of point event on a child's journey."""
+
+    code: str
+    label: str
+    order: int
+    symbol: str
+    attribute: str | None = None  # what the event's attribute holds: route, order or reason
+
+
+# The journey in order (domain.md, "The journey"). `order` sorts milestones within an episode.
+EVENT_TYPES: tuple[EventType, ...] = (
+    EventType("looked_after", "Becomes looked after", 1, "circle"),
+    EventType("accommodated", "Looked after and accommodated", 2, "square"),
+    EventType("planning_meeting", "Early planning meeting", 3, "circle"),
+    EventType("review_2wk", "Two-week LAC review", 4, "diamond"),
+    EventType("lac_review", "LAC review", 5, "diamond"),
+    EventType("legal_advice", "Legal advice", 7, "circle"),
+    EventType("permanence_recommendation", "Permanence recommendation", 8, "star", "route"),
+    EventType("panel", "Adoption & Permanence Panel", 9, "triangle-up"),
+    EventType("adm_decision", "Agency Decision Maker decision", 10, "triangle-down"),
+    EventType("advice_hearing", "Advice hearing", 11, "hexagon"),
+    EventType("petition_lodged", "Application lodged in court", 12, "pentagon"),
+    EventType("order_granted", "Final order", 13, "star-diamond", "order"),
+    EventType("ceased", "Ceases to be looked after", 14, "x", "reason"),
+)
+EVENTS: dict[str, EventType] = {event.code: event for event in EVENT_TYPES}
+EVENT_CODES: tuple[str, ...] = tuple(EVENTS)
+
+ROUTES: dict[str, str] = {
+    "home": "Return or remain home",
+    "kinship": "Kinship Care Order",
+    "po": "Permanence Order",
+    "poa": "Permanence Order with authority to adopt",
+    "adoption": "Adoption",
+}
+# Routes that go through panel, ADM decision and court (domain.md, "Target rules").
+LEGAL_ROUTES: frozenset[str] = frozenset({"po", "poa", "adoption"})
+
+ORDERS: dict[str, str] = {
+    "po": "Permanence Order",
+    "poa": "Permanence Order with authority to adopt",
+    "kco": "Kinship Care Order",
+    "adoption_order": "Adoption Order",
+    "cso_terminated": "CSO terminated",
+}
+
+CEASED_REASONS: dict[str, str] = {
+    "home": "Returned home",
+    "kinship": "Kinship Care Order",
+    "po": "Permanence Order",
+    "adoption": "Adopted",
+    "other": "Other (18+, moved away)",
+}
+
+
+@dataclass(frozen=True)
+class Category:
+    """A kind of period in a lane, with its label and colour."""
+
+    code: str
+    label: str
+    colour: str
+
+
+# Colours from the Okabe-Ito and Paul Tol palettes, chosen to stay distinct with colour-blindness;
+# bars also carry their label as text so colour is never the only cue.
+PLACEMENTS: dict[str, Category] = {
+    c.code: c
+    for c in (
+        Category("home", "Home", "#009E73"),
+        Category("kinship", "Kinship", "#56B4E9"),
+        Category("foster", "Foster", "#E69F00"),
+        Category("residential", "Residential", "#CC79A7"),
+        Category("prospective_adopters", "Prospective adopters", "#0072B2"),
+        Category("other_community", "Other community", "#F0E442"),
+    )
+}
+LEGAL_STATUSES: dict[str, Category] = {
+    c.code: c
+    for c in (
+        Category("s25", "s.25 voluntary", "#DDDDDD"),
+        Category("cpo", "CPO", "#AA4499"),
+        Category("icso", "Interim CSO", "#CC6677"),
+        Category("cso_home", "CSO at home", "#44AA99"),
+        Category("cso_away", "CSO away from home", "#117733"),
+        Category("po", "Permanence Order", "#332288"),
+        Category("poa", "PO with authority to adopt", "#88CCEE"),
+        Category("kco", "Kinship Care Order", "#DDCC77"),
+    )
+}
+PERIOD_LANES: dict[str, dict[str, Category]] = {
+    "legal_status": LEGAL_STATUSES,
+    "placement": PLACEMENTS,
+}
+LANE_LABELS: dict[str, str] = {
+    "legal_status": "Legal status",
+    "placement": "Placement",
+    "process": "Permanence process",
+}
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A waiting stage: the time after one milestone until the next is reached."""
+
+    after_code: str
+    label: str
+    colour: str
+
+
+# The stage a child is in once `after_code` is the latest milestone reached in the episode.
+# Legal-route stages follow the recommendation; home and kinship routes go to "awaiting outcome".
+PROCESS_STAGES: tuple[Stage, ...] = (
+    Stage("accommodated", "Awaiting first review", "#C6DBEF"),
+    Stage("lac_review", "Awaiting permanence recommendation", "#9ECAE1"),
+    Stage("permanence_recommendation", "Awaiting panel", "#6BAED6"),
+    Stage("panel", "Awaiting ADM decision", "#4292C6"),
+    Stage("adm_decision", "Awaiting lodging in court", "#2171B5"),
+    Stage("petition_lodged", "In court", "#08519C"),
+    Stage("order_granted", "Order granted", "#08306B"),
+)
+STAGE_AFTER: dict[str, Stage] = {stage.after_code: stage for stage in PROCESS_STAGES}
+AWAITING_OUTCOME = "Awaiting outcome"  # recommended to home or kinship, not yet ceased
+CEASED_STAGE = "Ceased to be looked after"
+
+# Overdue is vermillion with a hatch and a dark outline so it reads in greyscale too.
+OVERDUE_COLOUR = "#D55E00"
+OVERDUE_OUTLINE = "#6B2F00"
+OVERDUE_PATTERN = "/"
+WITHIN_TARGET_COLOUR = "#D9D9D9"
+DUE_MARKER_COLOUR = "#B2182B"
+MILESTONE_COLOUR = "#222222"
+TODAY_COLOUR = "#444444"
+
+STATUSES: tuple[str, ...] = ("met", "late", "overdue", "open", "n/a")
+STATUS_LABELS: dict[str, str] = {
+    "met": "Met within target",
+    "late": "Reached late",
+    "overdue": "Overdue now",
+    "open": "Not yet due",
+    "n/a": "Does not apply",
+}
+
+
+def event_label(code: str) -> str:
+    """Return the practitioner's name for an event code."""
+    event = EVENTS.get(code)
+    return event.label if event else code
+
+
+def attribute_label(code: str, attribute: str | None) -> str | None:
+    """Return the label of an event's route, order or reason attribute."""
+    if not attribute:
+        return None
+    kind = EVENTS[code].attribute if code in EVENTS else None
+    labels = {"route": ROUTES, "order": ORDERS, "reason": CEASED_REASONS}.get(kind or "", {})
+    return labels.get(attribute, attribute)
+
+
+def category_label(lane: str, category: str) -> str:
+    """Return the label of a placement or legal-status category."""
+    found = PERIOD_LANES.get(lane, {}).get(category)
+    return found.label if found else category
+
+
+def category_colour(lane: str, category: str) -> str:
+    """Return the colour of a placement or legal-status category."""
+    found = PERIOD_LANES.get(lane, {}).get(category)
+    return found.colour if found else "#999999"

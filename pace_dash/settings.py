@@ -1,0 +1,79 @@
+"""Settings read once from PACE_* environment variables into one frozen object."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_PATH = PROJECT_ROOT / "data" / "pace.db"
+
+
+class SettingsError(ValueError):
+    """A PACE_* variable holds a value that cannot be used."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of the app; see the README for each variable."""
+
+    database_url: str = f"sqlite:///{DEFAULT_DATABASE_PATH}"
+    host: str = "127.0.0.1"
+    port: int = 8050
+    today: dt.date | None = None
+    demo_children: int = 2000
+    demo_seed: int = 2014
+    debug: bool = False
+
+    def effective_today(self) -> dt.date:
+        """Return the fixed demo date when set, else the real date."""
+        return self.today or dt.date.today()
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Say whether the database is an embedded SQLite file."""
+        return self.database_url.startswith("sqlite")
+
+
+def _parse_int(name: str, raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
+
+
+def _parse_date(name: str, raw: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a date as YYYY-MM-DD, not {raw!r}") from None
+
+
+def _parse_bool(name: str, raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise SettingsError(f"{name} must be true or false, not {raw!r}")
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from PACE_* variables, falling back to the defaults."""
+    env = os.environ if environ is None else environ
+    defaults = Settings()
+    today_raw = env.get("PACE_TODAY", "").strip()
+    return Settings(
+        database_url=env.get("PACE_DATABASE_URL", "").strip() or defaults.database_url,
+        host=env.get("PACE_HOST", "").strip() or defaults.host,
+        port=_parse_int("PACE_PORT", env.get("PACE_PORT", str(defaults.port))),
+        today=_parse_date("PACE_TODAY", today_raw) if today_raw else None,
+        demo_children=_parse_int(
+            "PACE_DEMO_CHILDREN", env.get("PACE_DEMO_CHILDREN", str(defaults.demo_children))
+        ),
+        demo_seed=_parse_int("PACE_DEMO_SEED", env.get("PACE_DEMO_SEED", str(defaults.demo_seed))),
+        debug=_parse_bool("PACE_DEBUG", env.get("PACE_DEBUG", "false")),
+    )

@@ -1,0 +1,123 @@
+"""Named read queries; every one takes a Scope and returns a DataFrame or a value."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pandas as pd
+from sqlalchemy import Engine, Select, literal, null, or_, select
+
+from pace_dash.store.schema import Child, DataVersion, Event, LocalAuthority, Period, TargetRule
+from pace_dash.store.scope import Scope
+
+EVENT_COLUMNS = ["event_id", "child_id", "la_id", "code", "on_date", "attribute", "note"]
+PERIOD_COLUMNS = ["period_id", "child_id", "la_id", "lane", "category", "start_date", "end_date", "note"]
+CHILD_COLUMNS = [
+    "child_id", "la_id", "la_code", "reference", "name", "date_of_birth", "sex", "sibling_group",
+]  # fmt: skip
+
+
+def _as_dates(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    # SQL drivers hand back Python dates; the domain layer works on datetime64 columns.
+    for column in columns:
+        frame[column] = pd.to_datetime(frame[column]).dt.as_unit("ns")
+    return frame
+
+
+class Store:
+    """The app's data: a small vocabulary of read queries over one engine."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def _frame(self, statement: Select, columns: list[str]) -> pd.DataFrame:
+        with self.engine.connect() as connection:
+            rows = connection.execute(statement).all()
+        return pd.DataFrame(rows, columns=columns)
+
+    @staticmethod
+    def _limit(statement: Select, la_column, scope: Scope) -> Select:
+        if scope.la_ids is None:
+            return statement
+        return statement.where(la_column.in_(sorted(scope.la_ids)))
+
+    def data_version(self) -> int:
+        """Return the number every write bumps."""
+        with self.engine.connect() as connection:
+            return connection.execute(select(DataVersion.version)).scalar_one_or_none() or 0
+
+    def authorities(self, scope: Scope) -> pd.DataFrame:
+        """List the local authorities in scope."""
+        statement = select(LocalAuthority.id, LocalAuthority.code, LocalAuthority.name)
+        statement = self._limit(statement, LocalAuthority.id, scope).order_by(LocalAuthority.name)
+        return self._frame(statement, ["la_id", "code", "name"])
+
+    def children(self, scope: Scope, child_ids: Iterable[int] | None = None) -> pd.DataFrame:
+        """List children in scope, optionally only some; names only where the scope allows."""
+        name = Child.name if scope.see_names else null()
+        statement = select(
+            Child.id, Child.la_id, LocalAuthority.code, Child.reference, name,
+            Child.date_of_birth, Child.sex, Child.sibling_group,
+        ).join(LocalAuthority, LocalAuthority.id == Child.la_id)  # fmt: skip
+        if child_ids is not None:
+            statement = statement.where(Child.id.in_(list(child_ids)))
+        statement = self._limit(statement, Child.la_id, scope).order_by(Child.id)
+        return _as_dates(self._frame(statement, CHILD_COLUMNS), "date_of_birth")
+
+    def find_children(self, scope: Scope, reference: str, la_code: str | None = None) -> pd.DataFrame:
+        """Find children in scope by their exact case reference (ignoring case and spaces)."""
+        wanted = reference.strip().upper()
+        statement = (
+            select(Child.id)
+            .join(LocalAuthority, LocalAuthority.id == Child.la_id)
+            .where(Child.reference == wanted)
+        )
+        if la_code:
+            statement = statement.where(LocalAuthority.code == la_code.strip().upper())
+        statement = self._limit(statement, Child.la_id, scope)
+        with self.engine.connect() as connection:
+            ids = list(connection.execute(statement).scalars())
+        return self.children(scope, ids)
+
+    def events(self, scope: Scope, child_ids: Iterable[int] | None = None) -> pd.DataFrame:
+        """Return the point events of the children in scope, ordered by child and date."""
+        statement = select(
+            Event.id, Event.child_id, Child.la_id, Event.code, Event.on_date, Event.attribute, Event.note
+        ).join(Child, Child.id == Event.child_id)
+        if child_ids is not None:
+            statement = statement.where(Event.child_id.in_(list(child_ids)))
+        statement = self._limit(statement, Child.la_id, scope).order_by(Event.child_id, Event.on_date, Event.id)
+        return _as_dates(self._frame(statement, EVENT_COLUMNS), "on_date")
+
+    def periods(self, scope: Scope, child_ids: Iterable[int] | None = None) -> pd.DataFrame:
+        """Return the placements and legal statuses of the children in scope."""
+        statement = select(
+            Period.id, Period.child_id, Child.la_id, Period.lane, Period.category,
+            Period.start_date, Period.end_date, Period.note,
+        ).join(Child, Child.id == Period.child_id)  # fmt: skip
+        if child_ids is not None:
+            statement = statement.where(Period.child_id.in_(list(child_ids)))
+        statement = self._limit(statement, Child.la_id, scope).order_by(Period.child_id, Period.start_date)
+        return _as_dates(self._frame(statement, PERIOD_COLUMNS), "start_date", "end_date")
+
+    def rules(self, scope: Scope) -> pd.DataFrame:
+        """Return the national default rules and the overrides of the authorities in scope."""
+        statement = select(
+            TargetRule.la_id, TargetRule.key, TargetRule.label, TargetRule.from_code,
+            TargetRule.to_code, TargetRule.days, TargetRule.later_days, TargetRule.applies_to,
+            TargetRule.strength, TargetRule.source, TargetRule.active,
+        )  # fmt: skip
+        if scope.la_ids is not None:
+            statement = statement.where(
+                or_(TargetRule.la_id.is_(None), TargetRule.la_id.in_(sorted(scope.la_ids)))
+            )
+        columns = ["la_id", "key", "label", "from_code", "to_code", "days", "later_days",
+                   "applies_to", "strength", "source", "active"]  # fmt: skip
+        frame = self._frame(statement.order_by(TargetRule.key, TargetRule.la_id), columns)
+        return frame.astype({"la_id": "Int64", "later_days": "Int64", "days": "int64", "active": bool})
+
+    def has_children(self, scope: Scope) -> bool:
+        """Say whether any child is in scope."""
+        statement = self._limit(select(literal(1)).select_from(Child), Child.la_id, scope).limit(1)
+        with self.engine.connect() as connection:
+            return connection.execute(statement).first() is not None
