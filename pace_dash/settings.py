@@ -10,6 +10,7 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_PATH = PROJECT_ROOT / "data" / "pace.db"
+TARGETS_FILE = PROJECT_ROOT / "data" / "targets.toml"
 
 
 class SettingsError(ValueError):

@@ -6,15 +6,14 @@ import datetime as dt
 import os
 
 import pytest
+from sqlalchemy.orm import Session
 
 from pace_dash.domain.rules import load_rules_file
-from pace_dash.settings import PROJECT_ROOT
+from pace_dash.settings import TARGETS_FILE
 from pace_dash.store.db import create_schema, drop_schema, load_default_rules, make_engine
-from sqlalchemy.orm import Session
 
 # Every test that needs a date uses this one, so known answers stay known.
 TODAY = dt.date(2026, 11, 29)
-TARGETS_FILE = PROJECT_ROOT / "data" / "targets.toml"
 
 BACKENDS = ["sqlite", "postgresql"]
 

@@ -86,7 +86,9 @@ class Store:
         ).join(Child, Child.id == Event.child_id)
         if child_ids is not None:
             statement = statement.where(Event.child_id.in_(list(child_ids)))
-        statement = self._limit(statement, Child.la_id, scope).order_by(Event.child_id, Event.on_date, Event.id)
+        statement = self._limit(statement, Child.la_id, scope).order_by(
+            Event.child_id, Event.on_date, Event.id
+        )
         return _as_dates(self._frame(statement, EVENT_COLUMNS), "on_date")
 
     def periods(self, scope: Scope, child_ids: Iterable[int] | None = None) -> pd.DataFrame:

@@ -1,0 +1,52 @@
+# Tasks of the PACE child-timeline dashboard. A newcomer needs two: `make run` and `make test`.
+# Everything is installed into .venv; nothing global is needed beyond Python 3.11 (and, for the
+# browser tests, Debian's chromium and chromium-driver, which .ci/run installs).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint format demo bench clean
+
+# Create .venv and install the pinned runtime packages; redone when requirements.txt changes.
+$(VENV)/.runtime-installed: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+# Add the test and lint packages; redone when either requirements file changes.
+$(VENV)/.dev-installed: $(VENV)/.runtime-installed requirements-dev.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+# Serve the dashboard (PACE_HOST:PACE_PORT, default http://127.0.0.1:8050) on the embedded SQLite
+# database, loading the fictional demo data the first time.
+run: $(VENV)/.runtime-installed
+	$(BIN)/python -m pace_dash demo --if-empty
+	$(BIN)/python -m pace_dash serve
+
+# Lint, then run the whole test suite, browser tests in headless Chromium included.
+test: $(VENV)/.dev-installed lint
+	$(BIN)/python -m pytest --headless
+
+# Check the code style without changing anything.
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# Rewrite the code in the project's style.
+format: $(VENV)/.dev-installed
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# Replace the database with a fresh demo data set (PACE_DEMO_CHILDREN children, default 2,000).
+demo: $(VENV)/.runtime-installed
+	$(BIN)/python -m pace_dash demo --replace
+
+# Measure the journey engine's speed against its baseline (prints a table; not part of the tests).
+bench: $(VENV)/.runtime-installed
+	$(BIN)/python -m benchmarks.journeys
+
+# Remove the virtual environment, caches and the demo database.
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis data/pace.db data/pace.db-wal data/pace.db-shm

@@ -1,0 +1,1 @@
+"""The PACE child-timeline dashboard."""

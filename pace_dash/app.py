@@ -1,0 +1,65 @@
+"""The app factory: build the one Dash app of a process from Settings."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+
+import dash
+import flask
+from dash import Dash
+from sqlalchemy.orm import Session
+
+from pace_dash.components import shell
+from pace_dash.domain.rules import load_rules_file
+from pace_dash.settings import PROJECT_ROOT, TARGETS_FILE, Settings, load_settings
+from pace_dash.store.db import create_schema, load_default_rules, make_engine
+from pace_dash.store.queries import Store
+from pace_dash.web import EXTENSION_KEY, Services
+
+log = logging.getLogger(__name__)
+
+# Page modules, imported once the app exists because dash.register_page needs it.
+PAGE_MODULES = ("pace_dash.pages.home", "pace_dash.pages.child", "pace_dash.pages.not_found_404")
+FRIENDLY_ERROR = "Something went wrong while updating this view. It has been logged; please try again."
+
+
+def prepare_database(settings: Settings) -> Store:
+    """Create the schema and default rules where missing, and return the store."""
+    engine = make_engine(settings.database_url)
+    create_schema(engine)
+    with Session(engine) as session, session.begin():
+        load_default_rules(session, load_rules_file(TARGETS_FILE))
+    return Store(engine)
+
+
+def _report_callback_error(error: Exception) -> None:
+    # The details go to the log; the user sees a plain message, never a traceback.
+    log.error("callback failed", exc_info=error)
+    dash.set_props(shell.ERROR_ALERT, {"children": FRIENDLY_ERROR, "is_open": True})
+
+
+def create_app(settings: Settings | None = None) -> Dash:
+    """Build the app: database ready, pages registered, services attached to the server."""
+    settings = settings or load_settings()
+    store = prepare_database(settings)
+    app = Dash(
+        __name__,
+        use_pages=True,
+        pages_folder="",
+        assets_folder=str(PROJECT_ROOT / "assets"),
+        title="PACE child timelines",
+        update_title="Loading… PACE child timelines",
+        on_error=_report_callback_error,
+    )
+    for module in PAGE_MODULES:
+        importlib.import_module(module)
+    app.server.extensions[EXTENSION_KEY] = Services(settings=settings, store=store)
+    app.layout = shell.layout
+
+    @app.server.errorhandler(500)
+    def _server_error(_error):
+        log.exception("request failed")
+        return flask.Response(FRIENDLY_ERROR, status=500, mimetype="text/plain")
+
+    return app

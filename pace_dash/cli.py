@@ -1,0 +1,96 @@
+"""Command line: `python -m pace_dash init-db | demo | serve`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+
+from pace_dash.domain.rules import load_rules_file
+from pace_dash.settings import TARGETS_FILE, Settings, SettingsError, load_settings
+from pace_dash.store.db import create_schema, drop_schema, make_engine
+from pace_dash.store.demo import install_demo
+from pace_dash.store.queries import Store
+from pace_dash.store.scope import Scope
+
+log = logging.getLogger("pace_dash")
+
+
+def init_db(settings: Settings, _args: argparse.Namespace) -> int:
+    """Create the schema and load the default target rules."""
+    from pace_dash.app import prepare_database  # imported here: Dash is slow to import
+
+
+    prepare_database(settings)
+    print("Database ready.")
+    return 0
+
+
+def demo(settings: Settings, args: argparse.Namespace) -> int:
+    """Fill the database with the fictional demo data set."""
+    engine = make_engine(settings.database_url)
+    create_schema(engine)
+    if Store(engine).has_children(Scope.everything()):
+        if args.if_empty:
+            print("The database already has children; demo data not loaded.")
+            return 0
+        if not args.replace:
+            print("The database already has children; --replace wipes it first.", file=sys.stderr)
+            return 1
+        drop_schema(engine)
+    started = time.perf_counter()
+    data = install_demo(
+        engine,
+        children=args.children,
+        seed=args.seed,
+        today=settings.effective_today(),
+        rules=load_rules_file(TARGETS_FILE),
+    )
+    elapsed = time.perf_counter() - started
+    print(
+        f"Demo data loaded: {len(data.children):,} children, {len(data.events):,} events, "
+        f"{len(data.periods):,} periods in {elapsed:.1f} s."
+    )
+    return 0
+
+
+def serve(settings: Settings, _args: argparse.Namespace) -> int:
+    """Serve the dashboard with the development server."""
+    from pace_dash.app import create_app  # imported here: Dash is slow to import
+
+    app = create_app(settings)
+    print(f"Serving the PACE dashboard on http://{settings.host}:{settings.port}/")
+    app.run(host=settings.host, port=settings.port, debug=settings.debug)
+    return 0
+
+
+def build_parser(settings: Settings) -> argparse.ArgumentParser:
+    """Return the argument parser of every command."""
+    parser = argparse.ArgumentParser(prog="python -m pace_dash", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("init-db", help=init_db.__doc__).set_defaults(run=init_db)
+    demo_parser = commands.add_parser("demo", help=demo.__doc__)
+    demo_parser.add_argument("--children", type=int, default=settings.demo_children, help="how many children")
+    demo_parser.add_argument("--seed", type=int, default=settings.demo_seed, help="random seed")
+    choice = demo_parser.add_mutually_exclusive_group()
+    choice.add_argument("--if-empty", action="store_true", help="load only into a database with no children")
+    choice.add_argument("--replace", action="store_true", help="wipe the database first")
+    demo_parser.set_defaults(run=demo)
+    commands.add_parser("serve", help=serve.__doc__).set_defaults(run=serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command and return its exit status."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        print(f"Settings error: {error}", file=sys.stderr)
+        return 2
+    args = build_parser(settings).parse_args(argv)
+    if args.command == "demo" and not 1 <= args.children <= 20_000:
+        print("--children must be between 1 and 20,000.", file=sys.stderr)
+        return 2
+    return args.run(settings, args)

@@ -1,0 +1,86 @@
+"""The page shell: navigation bar with a child search, error alert, and the page container."""
+
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, callback, dcc, html
+from dash.exceptions import PreventUpdate
+
+URL = "shell-url"
+SEARCH_INPUT = "shell-child-search"
+SEARCH_BUTTON = "shell-child-search-button"
+ERROR_ALERT = "shell-error-alert"
+
+
+def child_path(reference: str) -> str:
+    """Return the deep link of a child's timeline."""
+    return f"/child/{reference.strip().upper()}"
+
+
+def layout() -> html.Div:
+    """Return the shell around every page."""
+    search = dbc.InputGroup(
+        [
+            dbc.Input(
+                id=SEARCH_INPUT,
+                type="search",
+                placeholder="Child reference, e.g. GLM-00012",
+                debounce=False,
+                autocomplete="off",
+                **{"aria-label": "Find a child by case reference"},
+            ),
+            dbc.Button("Open timeline", id=SEARCH_BUTTON, color="light", n_clicks=0),
+        ],
+        size="sm",
+        style={"maxWidth": "26rem"},
+    )
+    navbar = dbc.Navbar(
+        dbc.Container(
+            [
+                dcc.Link("PACE child timelines", href="/", className="navbar-brand text-white"),
+                dbc.Nav([dbc.NavItem(dcc.Link("Overview", href="/", className="nav-link text-white"))]),
+                html.Div(search, role="search", className="ms-auto"),
+            ],
+            fluid=True,
+        ),
+        color="dark",
+        dark=True,
+        className="mb-3",
+    )
+    return html.Div(
+        [
+            dcc.Location(id=URL, refresh="callback-nav"),
+            html.A("Skip to content", href="#main", className="visually-hidden-focusable"),
+            navbar,
+            dbc.Container(
+                [
+                    dbc.Alert(id=ERROR_ALERT, color="danger", is_open=False, dismissable=True),
+                    html.Main(
+                        dcc.Loading(
+                            dash.page_container,
+                            target_components={"_pages_content": "children"},
+                            delay_show=250,
+                            type="default",
+                        ),
+                        id="main",
+                    ),
+                ],
+                fluid=True,
+            ),
+        ]
+    )
+
+
+@callback(
+    Output(URL, "href"),
+    Input(SEARCH_BUTTON, "n_clicks"),
+    Input(SEARCH_INPUT, "n_submit"),
+    State(SEARCH_INPUT, "value"),
+    prevent_initial_call=True,
+)
+def open_child(_clicks, _submits, reference):
+    """Go to the timeline of the child whose reference was typed."""
+    if not reference or not reference.strip():
+        raise PreventUpdate
+    return child_path(reference)

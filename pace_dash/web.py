@@ -1,0 +1,35 @@
+"""What a callback may ask of the server: the store, the settings and the user's Scope."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import flask
+
+from pace_dash.settings import Settings
+from pace_dash.store.queries import Store
+from pace_dash.store.scope import Scope
+
+EXTENSION_KEY = "pace_dash"
+
+
+@dataclass(frozen=True)
+class Services:
+    """The objects one app instance serves with, kept on its Flask server."""
+
+    settings: Settings
+    store: Store
+
+
+def services() -> Services:
+    """Return the services of the app handling the current request."""
+    return flask.current_app.extensions[EXTENSION_KEY]
+
+
+def current_scope() -> Scope:
+    """Return the Scope of the user making the current request, decided on the server alone.
+
+    Until sign-in exists every request sees every authority (the demo). Sign-in changes this one
+    function; no page reads a scope from callback inputs, stores, URLs or cookies.
+    """
+    return Scope.everything()
