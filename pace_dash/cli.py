@@ -31,7 +31,7 @@ def demo(settings: Settings, args: argparse.Namespace) -> int:
     """Fill the database with the fictional demo data set."""
     engine = make_engine(settings.database_url)
     create_schema(engine)
-    if Store(engine).has_children(Scope.everything()):
+    if Store(engine).count_children(Scope.everything()):
         if args.if_empty:
             print("The database already has children; demo data not loaded.")
             return 0

@@ -8,12 +8,14 @@ import os
 import pytest
 from sqlalchemy.orm import Session
 
+from pace_dash.app import create_app
 from pace_dash.domain.rules import load_rules_file
-from pace_dash.settings import TARGETS_FILE
-from pace_dash.store.db import create_schema, drop_schema, load_default_rules, make_engine
+from pace_dash.settings import TARGETS_FILE, Settings
+from pace_dash.store.db import bump_data_version, create_schema, drop_schema, load_default_rules, make_engine
+from pace_dash.store.schema import Child, Event, LocalAuthority, Period
 
-# Every test that needs a date uses this one, so known answers stay known.
-TODAY = dt.date(2026, 11, 29)
+# Every test that needs a date uses the sample's TODAY, so known answers stay known.
+from tests.figures.sample import EVENT_ROWS, PERIOD_ROWS, TODAY
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -49,3 +51,57 @@ def sqlite_engine(tmp_path):
         load_default_rules(session, load_rules_file(TARGETS_FILE))
     yield engine
     engine.dispose()
+
+
+# The children the page and browser tests know by heart (see tests/figures/sample.py).
+SAMPLE_REFERENCE = "NTH-0001"  # overdue on four rules, see EXPECTED_OVERDUE
+EMPTY_REFERENCE = "NTH-0002"  # no events or periods
+ON_TRACK_REFERENCE = "NTH-0003"  # accommodated recently, nothing due yet
+OTHER_AUTHORITY_REFERENCE = "STH-0001"  # 10 days overdue on the first review
+SAMPLE_NAME = "Skye Fictional"
+
+
+def seed_known_children(engine) -> None:
+    """Store two authorities and the known children of the page and browser tests."""
+
+    with Session(engine) as session, session.begin():
+        north = LocalAuthority(code="NTH", name="Northshire Council (fictional)")
+        south = LocalAuthority(code="STH", name="Southvale Council (fictional)")
+        session.add_all([north, south])
+        session.flush()
+        sample = Child(
+            la_id=north.id, reference=SAMPLE_REFERENCE, name=SAMPLE_NAME, date_of_birth=dt.date(2021, 6, 1)
+        )
+        empty = Child(la_id=north.id, reference=EMPTY_REFERENCE, date_of_birth=dt.date(2020, 1, 1))
+        on_track = Child(la_id=north.id, reference=ON_TRACK_REFERENCE, date_of_birth=dt.date(2022, 3, 3))
+        other = Child(la_id=south.id, reference=OTHER_AUTHORITY_REFERENCE, date_of_birth=dt.date(2019, 9, 9))
+        session.add_all([sample, empty, on_track, other])
+        session.flush()
+        for code, day, attribute in EVENT_ROWS:
+            session.add(
+                Event(child_id=sample.id, code=code, on_date=dt.date.fromisoformat(day), attribute=attribute)
+            )
+        for lane, category, start, end in PERIOD_ROWS:
+            session.add(
+                Period(
+                    child_id=sample.id,
+                    lane=lane,
+                    category=category,
+                    start_date=dt.date.fromisoformat(start),
+                    end_date=dt.date.fromisoformat(end) if end else None,
+                )
+            )
+        session.add(Event(child_id=on_track.id, code="accommodated", on_date=TODAY - dt.timedelta(days=10)))
+        # Accommodated 52 days ago with no review: 10 days past the 42-day first-review target.
+        session.add(Event(child_id=other.id, code="accommodated", on_date=TODAY - dt.timedelta(days=52)))
+        bump_data_version(session)
+
+
+@pytest.fixture(scope="session")
+def dash_app(tmp_path_factory):
+    """Build the one app of the test session on a SQLite file holding the known children."""
+
+    settings = Settings(database_url=f"sqlite:///{tmp_path_factory.mktemp('app') / 'app.db'}", today=TODAY)
+    app = create_app(settings)
+    seed_known_children(make_engine(settings.database_url))
+    return app

@@ -22,13 +22,13 @@ def layout() -> html.Div:
     """Return the shell around every page."""
     search = dbc.InputGroup(
         [
+            dbc.Label("Find a child by case reference", html_for=SEARCH_INPUT, className="visually-hidden"),
             dbc.Input(
                 id=SEARCH_INPUT,
                 type="search",
                 placeholder="Child reference, e.g. GLM-00012",
                 debounce=False,
                 autocomplete="off",
-                **{"aria-label": "Find a child by case reference"},
             ),
             dbc.Button("Open timeline", id=SEARCH_BUTTON, color="light", n_clicks=0),
         ],

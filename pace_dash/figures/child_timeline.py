@@ -307,6 +307,8 @@ def child_timeline(
         hoverlabel={"align": "left"},
         font={"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 13},
         uirevision="child",
+        # Labels that do not fit their bar are hidden rather than shrunk to unreadable sizes.
+        uniformtext={"minsize": 10, "mode": "hide"},
     )
     figure.update_yaxes(
         tickvals=list(range(len(lanes))),

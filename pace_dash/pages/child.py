@@ -23,8 +23,6 @@ def _title(reference: str | None = None, **_kwargs) -> str:
     return f"{reference} · Child timeline" if reference else "Child timeline"
 
 
-dash.register_page(__name__, path_template="/child/<reference>", title=_title, name="Child timeline")
-
 GRAPH = "child-timeline-graph"
 HEADER = "child-header"
 DATE_FORMAT = "%-d %b %Y"
@@ -38,6 +36,12 @@ def layout(reference: str | None = None, authority: str | None = None, **_kwargs
     return child_page(
         context.store, current_scope(), reference, authority, context.settings.effective_today()
     )
+
+
+# Registered below its layout so the page object carries the layout itself.
+dash.register_page(
+    __name__, path_template="/child/<reference>", title=_title, name="Child timeline", layout=layout
+)
 
 
 def age_in_years(date_of_birth: pd.Timestamp, today: dt.date) -> int:

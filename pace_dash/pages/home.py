@@ -15,8 +15,6 @@ from pace_dash.store.queries import Store
 from pace_dash.store.scope import Scope
 from pace_dash.web import current_scope, services
 
-dash.register_page(__name__, path="/", title="Overview · PACE child timelines", name="Overview")
-
 CONTENT = "home-content"
 TRIGGER = "home-trigger"
 MOST_OVERDUE_LIMIT = 25
@@ -38,9 +36,16 @@ def layout(**_kwargs) -> html.Div:
     )
 
 
+# Registered below its layout so the page object carries the layout itself.
+dash.register_page(
+    __name__, path="/", title="Overview · PACE child timelines", name="Overview", layout=layout
+)
+
+
 def overview(store: Store, scope: Scope, today: dt.date) -> html.Div:
     """Build the overview's cards and most-overdue list for a scope."""
-    if not store.has_children(scope):
+    children_in_scope = store.count_children(scope)
+    if not children_in_scope:
         return empty_state(
             "No children to show yet",
             "There are no children in the authorities you can see. Load the demo data with "
@@ -60,7 +65,7 @@ def overview(store: Store, scope: Scope, today: dt.date) -> html.Div:
             dbc.Col(
                 kpi_card(
                     "Children in scope",
-                    f"{len(summary):,}",
+                    f"{children_in_scope:,}",
                     f"{len(open_children):,} looked after now",
                     "kpi-children",
                 ),

@@ -7,8 +7,6 @@ from dash import dcc, html
 
 from pace_dash.components.cards import empty_state
 
-dash.register_page(__name__, path="/404", title="Page not found · PACE child timelines")
-
 
 def layout(**_kwargs) -> html.Div:
     """Return a friendly not-found page."""
@@ -22,3 +20,7 @@ def layout(**_kwargs) -> html.Div:
         ],
         id="page-not-found",
     )
+
+
+# Registered below its layout so the page object carries the layout itself.
+dash.register_page(__name__, path="/404", title="Page not found · PACE child timelines", layout=layout)

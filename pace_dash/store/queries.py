@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import pandas as pd
-from sqlalchemy import Engine, Select, literal, null, or_, select
+from sqlalchemy import Engine, Select, func, null, or_, select
 
 from pace_dash.store.schema import Child, DataVersion, Event, LocalAuthority, Period, TargetRule
 from pace_dash.store.scope import Scope
@@ -118,8 +118,8 @@ class Store:
         frame = self._frame(statement.order_by(TargetRule.key, TargetRule.la_id), columns)
         return frame.astype({"la_id": "Int64", "later_days": "Int64", "days": "int64", "active": bool})
 
-    def has_children(self, scope: Scope) -> bool:
-        """Say whether any child is in scope."""
-        statement = self._limit(select(literal(1)).select_from(Child), Child.la_id, scope).limit(1)
+    def count_children(self, scope: Scope) -> int:
+        """Count the children in scope."""
+        statement = self._limit(select(func.count()).select_from(Child), Child.la_id, scope)
         with self.engine.connect() as connection:
-            return connection.execute(statement).first() is not None
+            return connection.execute(statement).scalar_one()

@@ -35,9 +35,21 @@ def seed_two_authorities(engine) -> dict[str, int]:
                 {"child_id": ben.id, "code": "accommodated", "on_date": dt.date(2025, 3, 1)},
             ],
         )
-        session.add(Period(child_id=amy.id, lane="placement", category="foster", start_date=dt.date(2024, 1, 1)))
-        session.add(TargetRule(la_id=south.id, key="first_review", label="First LAC review", from_code="accommodated",
-                               to_code="lac_review", days=28, strength="local", source="local aim"))  # fmt: skip
+        session.add(
+            Period(child_id=amy.id, lane="placement", category="foster", start_date=dt.date(2024, 1, 1))
+        )
+        session.add(
+            TargetRule(
+                la_id=south.id,
+                key="first_review",
+                label="First LAC review",
+                from_code="accommodated",
+                to_code="lac_review",
+                days=28,
+                strength="local",
+                source="local aim",
+            )
+        )
         bump_data_version(session)
         return {"north": north.id, "south": south.id, "amy": amy.id, "ben": ben.id}
 
@@ -55,8 +67,9 @@ def test_scope_limits_every_query_to_its_authorities(engine):
     # National defaults plus only this authority's overrides.
     assert store.rules(north_only)["la_id"].dropna().empty
     assert store.rules(Scope.authorities(ids["south"]))["la_id"].dropna().tolist() == [ids["south"]]
-    assert store.has_children(north_only)
-    assert not store.has_children(Scope.authorities(999))
+    assert store.count_children(north_only) == 1
+    assert store.count_children(Scope.everything()) == 2
+    assert store.count_children(Scope.authorities(999)) == 0
 
 
 def test_names_are_returned_only_to_scopes_allowed_them(engine):
@@ -101,4 +114,6 @@ def test_deleting_a_child_deletes_its_events_on_both_backends(engine):
     with Session(engine) as session, session.begin():
         session.delete(session.get(Child, ids["ben"]))
     with Session(engine) as session:
-        assert session.scalar(select(func.count()).select_from(Event).where(Event.child_id == ids["ben"])) == 0
+        assert (
+            session.scalar(select(func.count()).select_from(Event).where(Event.child_id == ids["ben"])) == 0
+        )
