@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format demo bench clean
+.PHONY: run test lint format demo bench screenshots clean
 
 # Create .venv and install the pinned runtime packages; redone when requirements.txt changes.
 $(VENV)/.runtime-installed: requirements.txt
@@ -50,3 +50,8 @@ bench: $(VENV)/.runtime-installed
 # Remove the virtual environment, caches and the demo database.
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis data/pace.db data/pace.db-wal data/pace.db-shm
+
+# Retake the README's screenshots in headless Chromium from the demo database.
+screenshots: $(VENV)/.dev-installed
+	$(BIN)/python -m pace_dash demo --if-empty
+	PYTHONPATH=. $(BIN)/python docs/screenshots.py

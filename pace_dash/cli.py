@@ -21,7 +21,6 @@ def init_db(settings: Settings, _args: argparse.Namespace) -> int:
     """Create the schema and load the default target rules."""
     from pace_dash.app import prepare_database  # imported here: Dash is slow to import
 
-
     prepare_database(settings)
     print("Database ready.")
     return 0

@@ -171,7 +171,8 @@ def evaluate(events: pd.DataFrame, rules: pd.DataFrame, today: dt.date) -> pd.Da
     limited = rule_routes(resolved).assign(route_allowed=True)
     rows = rows.merge(limited, on=["la_id", "key", "route"], how="left")
     route_ok = rows["applies_to"].isna() | rows["route_allowed"].fillna(False).astype(bool)
-    return _statuses(rows, route_ok, today_ts)
+    in_force = rows["effective_from"].isna() | (rows["episode_start"] >= rows["effective_from"])
+    return _statuses(rows, route_ok & in_force, today_ts)
 
 
 def _empty_evaluation() -> pd.DataFrame:
@@ -192,14 +193,14 @@ def _empty_evaluation() -> pd.DataFrame:
     return pd.DataFrame({column: pd.Series(dtype=dtype) for column, dtype in dtypes.items()})
 
 
-def _statuses(rows: pd.DataFrame, route_ok: pd.Series, today_ts: pd.Timestamp) -> pd.DataFrame:
+def _statuses(rows: pd.DataFrame, rule_applies: pd.Series, today_ts: pd.Timestamp) -> pd.DataFrame:
     due = rows["start_date"] + pd.to_timedelta(rows["target_days"].astype("float64"), unit="D")
     reached = rows["end_date"].notna()
     closed = rows["episode_end"].notna()
     # Without its `to` event, an interval runs to today, or to the end of a closed episode.
     stop = rows["end_date"].fillna(rows["episode_end"].where(closed, today_ts))
     past_due = stop > due
-    applicable = rows["start_date"].notna() & route_ok & (reached | ~closed | past_due)
+    applicable = rows["start_date"].notna() & rule_applies & (reached | ~closed | past_due)
 
     status = np.select(
         [~applicable, reached & ~past_due, reached | closed, past_due],

@@ -20,6 +20,7 @@ RULE_COLUMNS = [
     "strength",
     "source",
     "active",
+    "effective_from",
 ]
 
 
@@ -46,9 +47,11 @@ def load_rules_file(path: Path) -> pd.DataFrame:
                 "strength": entry["strength"],
                 "source": entry["source"],
                 "active": entry.get("active", True),
+                "effective_from": entry.get("effective_from"),
             }
         )
     frame = pd.DataFrame(rows, columns=RULE_COLUMNS)
+    frame["effective_from"] = pd.to_datetime(frame["effective_from"]).dt.as_unit("ns")
     check_rules(frame)
     return frame
 

@@ -57,7 +57,12 @@ def load_default_rules(session: Session, rules: pd.DataFrame) -> int:
     """Store the national default rules that are not in the database yet; return how many."""
     present = set(session.scalars(select(TargetRule.key).where(TargetRule.la_id.is_(None))))
     new_rows = [
-        {**row, "la_id": None, "later_days": None if pd.isna(row["later_days"]) else int(row["later_days"])}
+        {
+            **row,
+            "la_id": None,
+            "later_days": None if pd.isna(row["later_days"]) else int(row["later_days"]),
+            "effective_from": None if pd.isna(row["effective_from"]) else row["effective_from"].date(),
+        }
         for row in rules.to_dict("records")
         if row["key"] not in present
     ]

@@ -107,15 +107,17 @@ class Store:
         statement = select(
             TargetRule.la_id, TargetRule.key, TargetRule.label, TargetRule.from_code,
             TargetRule.to_code, TargetRule.days, TargetRule.later_days, TargetRule.applies_to,
-            TargetRule.strength, TargetRule.source, TargetRule.active,
+            TargetRule.strength, TargetRule.source, TargetRule.active, TargetRule.effective_from,
         )  # fmt: skip
         if scope.la_ids is not None:
             statement = statement.where(
                 or_(TargetRule.la_id.is_(None), TargetRule.la_id.in_(sorted(scope.la_ids)))
             )
         columns = ["la_id", "key", "label", "from_code", "to_code", "days", "later_days",
-                   "applies_to", "strength", "source", "active"]  # fmt: skip
-        frame = self._frame(statement.order_by(TargetRule.key, TargetRule.la_id), columns)
+                   "applies_to", "strength", "source", "active", "effective_from"]  # fmt: skip
+        frame = _as_dates(
+            self._frame(statement.order_by(TargetRule.key, TargetRule.la_id), columns), "effective_from"
+        )
         return frame.astype({"la_id": "Int64", "later_days": "Int64", "days": "int64", "active": bool})
 
     def count_children(self, scope: Scope) -> int:

@@ -115,6 +115,7 @@ class TargetRule(Base):
     strength: Mapped[str] = mapped_column(String(120))
     source: Mapped[str] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    effective_from: Mapped[dt.date | None] = mapped_column(Date)
 
 
 class Aim(Base):

@@ -124,6 +124,23 @@ def test_opt_in_rule_is_absent_until_a_site_turns_it_on(rules):
     assert (row["status"], row["days_overdue"]) == ("overdue", 14)  # due 15 Nov, today 29 Nov
 
 
+def test_rule_adopted_part_way_applies_only_to_episodes_starting_after(rules):
+    # The site turns on the two-week review from 1 Jun 2024: the child accommodated in January
+    # is not held to it; the one accommodated in July is (due 15 Jul, reviewed 20 Jul: 5 late).
+    events = journey(
+        (1, "accommodated", "2024-01-01", None, 2),
+        (2, "accommodated", "2024-07-01", None, 2),
+        (2, "review_2wk", "2024-07-20", None, 2),
+    )
+    override = rules[rules["key"] == "two_week_review"].assign(
+        la_id=2, active=True, effective_from=pd.Timestamp("2024-06-01")
+    )
+    result = evaluate(events, pd.concat([rules, override.astype({"la_id": "Int64"})]), TODAY)
+    assert row_of(result, 1, "two_week_review")["status"] == "n/a"
+    adopted = row_of(result, 2, "two_week_review")
+    assert (adopted["status"], adopted["days_overdue"]) == ("late", 5)
+
+
 def test_site_override_changes_the_due_date_for_that_site_only(rules):
     events = journey(
         (1, "accommodated", "2024-01-01", None, 1),

@@ -1,0 +1,93 @@
+"""Take the README's screenshots in headless Chromium: `make screenshots` (needs the demo database).
+
+It serves the app on a free loopback port in a thread, picks a demo child whose timeline shows
+several kinds of delay, and saves PNGs under docs/.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
+from werkzeug.serving import make_server
+
+from pace_dash.app import create_app
+from pace_dash.domain import journeys
+from pace_dash.settings import load_settings
+from pace_dash.store.scope import Scope
+
+DOCS = Path(__file__).resolve().parent
+
+
+def illustrative_child(app) -> str:
+    """Return the reference of an open adoption-route child, 1 to 3 years in, late on several rules."""
+    context = app.server.extensions["pace_dash"]
+    scope = Scope.everything()
+    today = context.settings.effective_today()
+    events = context.store.events(scope)
+    evaluation = journeys.evaluate(events, context.store.rules(scope), today)
+    summary = journeys.summarise(events, evaluation, today)
+    delays = evaluation[evaluation["days_overdue"] > 0].groupby("child_id")["rule_key"].nunique()
+    candidates = summary[
+        summary["episode_end"].isna()
+        & summary["route"].isin(["adoption", "poa"])
+        & summary["days_since_accommodated"].between(365, 3 * 365)
+        & (summary["overdue_rules"] > 0)
+    ].merge(delays.rename("delayed_rules"), left_on="child_id", right_index=True)
+    chosen = candidates.sort_values(["delayed_rules", "child_id"], ascending=[False, True]).iloc[0]
+    children = context.store.children(scope, [int(chosen["child_id"])])
+    return str(children.iloc[0]["reference"])
+
+
+def shoot(driver, url: str, wait_for: str, path: Path) -> None:
+    """Open a page, wait for an element, and save a screenshot."""
+    driver.get(url)
+    WebDriverWait(driver, 30).until(
+        expected_conditions.presence_of_element_located((By.CSS_SELECTOR, wait_for))
+    )
+    time.sleep(1.5)  # let plotly finish its transitions
+    driver.save_screenshot(str(path))
+    print(f"saved {path.relative_to(DOCS.parent)}")
+
+
+def main() -> None:
+    """Serve the app, take the screenshots, stop."""
+    app = create_app(load_settings())
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = make_server("127.0.0.1", port, app.server, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    options = webdriver.ChromeOptions()
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--window-size=1400,1100",
+        "--hide-scrollbars",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options)
+    try:
+        reference = illustrative_child(app)
+        base = f"http://127.0.0.1:{port}"
+        shoot(
+            driver,
+            f"{base}/child/{reference}",
+            "#child-timeline-graph .barlayer",
+            DOCS / "child-timeline.png",
+        )
+        shoot(driver, f"{base}/", "#most-overdue", DOCS / "overview.png")
+    finally:
+        driver.quit()
+        server.shutdown()
+
+
+if __name__ == "__main__":
+    main()
