@@ -104,6 +104,7 @@ PERIOD_LANES: dict[str, dict[str, Category]] = {
 LANE_LABELS: dict[str, str] = {
     "legal_status": "Legal status",
     "placement": "Placement",
+    "milestones": "Milestones",
     "process": "Permanence process",
 }
 

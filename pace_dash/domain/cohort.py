@@ -12,13 +12,13 @@ def share_within_target(
 ) -> tuple[int, int]:
     """Count (met, reached) for one rule's milestones reached between two dates, inclusive.
 
-    Only milestones actually reached count: an interval closed by the end of an episode is not a
-    recommendation made late, and one still open has no outcome yet.
+    Only milestones actually reached count: a wait closed by a later milestone or the end of an
+    episode is not a recommendation made late, and one still open has no outcome yet.
     """
     rows = evaluation[
         (evaluation["rule_key"] == rule_key)
         & evaluation["status"].isin(["met", "late"])
-        & ~evaluation["ended_by_episode"].astype(bool)
+        & evaluation["closed_by"].isna()
         & evaluation["end_date"].between(pd.Timestamp(since), pd.Timestamp(until))
     ]
     return int((rows["status"] == "met").sum()), len(rows)

@@ -18,13 +18,13 @@ from pace_dash.domain.catalogue import (
     LEGAL_ROUTES,
     PROCESS_STAGES,
 )
-from pace_dash.domain.rules import resolve_rules, rule_routes
+from pace_dash.domain.rules import exploded, resolve_rules
 
 KEY = ["child_id", "episode"]
 EVALUATION_COLUMNS = [
     "child_id", "la_id", "episode", "episode_start", "episode_end", "rule_key", "rule_label",
     "occurrence", "route", "target_days", "start_date", "due_date", "end_date", "status",
-    "days_overdue", "days_taken", "overdue_from", "overdue_to", "ended_by_episode", "out_of_order",
+    "days_overdue", "days_taken", "overdue_from", "overdue_to", "closed_by", "out_of_order",
 ]  # fmt: skip
 DAY = pd.Timedelta(days=1)
 
@@ -168,11 +168,24 @@ def evaluate(events: pd.DataFrame, rules: pd.DataFrame, today: dt.date) -> pd.Da
         ignore_index=True,
     )
     rows = rows.merge(_routes(labelled), on=KEY, how="left")
-    limited = rule_routes(resolved).assign(route_allowed=True)
+    limited = exploded(resolved, "applies_to", "route").assign(route_allowed=True)
     rows = rows.merge(limited, on=["la_id", "key", "route"], how="left")
+    rows = _closers(rows, resolved, _first_dates(labelled))
     route_ok = rows["applies_to"].isna() | rows["route_allowed"].fillna(False).astype(bool)
     in_force = rows["effective_from"].isna() | (rows["episode_start"] >= rows["effective_from"])
     return _statuses(rows, route_ok & in_force, today_ts)
+
+
+def _closers(rows: pd.DataFrame, rules: pd.DataFrame, firsts: pd.DataFrame) -> pd.DataFrame:
+    """Add `closer_code` and `closer_on`: the first later milestone that ends each rule's wait."""
+    closers = exploded(rules, "closed_by", "code").merge(firsts, on="code")
+    candidates = (
+        rows[["la_id", *KEY, "key", "start_date"]].reset_index().merge(closers, on=["la_id", *KEY, "key"])
+    )
+    candidates = candidates[candidates["first_on"] >= candidates["start_date"]]
+    first = candidates.sort_values(["first_on", "code"], kind="stable").drop_duplicates("index")
+    first = first.set_index("index")
+    return rows.assign(closer_code=first["code"], closer_on=first["first_on"])
 
 
 def _empty_evaluation() -> pd.DataFrame:
@@ -196,9 +209,14 @@ def _empty_evaluation() -> pd.DataFrame:
 def _statuses(rows: pd.DataFrame, rule_applies: pd.Series, today_ts: pd.Timestamp) -> pd.DataFrame:
     due = rows["start_date"] + pd.to_timedelta(rows["target_days"].astype("float64"), unit="D")
     reached = rows["end_date"].notna()
-    closed = rows["episode_end"].notna()
-    # Without its `to` event, an interval runs to today, or to the end of a closed episode.
-    stop = rows["end_date"].fillna(rows["episode_end"].where(closed, today_ts))
+    # Without its `to` event, a wait runs to today, or until a later milestone or the end of the
+    # episode closes it, whichever came first.
+    closer_on = rows[["closer_on", "episode_end"]].min(axis=1)
+    closed = closer_on.notna()
+    closed_by = rows["closer_code"].where(
+        rows["closer_on"] <= rows["episode_end"].fillna(rows["closer_on"]), "ceased"
+    )
+    stop = rows["end_date"].fillna(closer_on.fillna(today_ts))
     past_due = stop > due
     applicable = rows["start_date"].notna() & rule_applies & (reached | ~closed | past_due)
 
@@ -229,7 +247,7 @@ def _statuses(rows: pd.DataFrame, rule_applies: pd.Series, today_ts: pd.Timestam
             "days_taken": _days((stop - rows["start_date"]).where(applicable)),
             "overdue_from": due.where(late_or_overdue),
             "overdue_to": stop.where(late_or_overdue),
-            "ended_by_episode": applicable & ~reached & closed,
+            "closed_by": closed_by.where(applicable & ~reached & closed),
             "out_of_order": reached & (rows["end_date"] < rows["start_date"]),
         }
     )

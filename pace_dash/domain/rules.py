@@ -17,6 +17,7 @@ RULE_COLUMNS = [
     "days",
     "later_days",
     "applies_to",
+    "closed_by",
     "strength",
     "source",
     "active",
@@ -35,6 +36,7 @@ def load_rules_file(path: Path) -> pd.DataFrame:
     rows = []
     for entry in raw:
         applies_to = entry.get("applies_to") or []
+        closed_by = entry.get("closed_by") or []
         rows.append(
             {
                 "key": entry["key"],
@@ -44,6 +46,7 @@ def load_rules_file(path: Path) -> pd.DataFrame:
                 "days": entry["days"],
                 "later_days": entry.get("later_days"),
                 "applies_to": ",".join(applies_to) or None,
+                "closed_by": ",".join(closed_by) or None,
                 "strength": entry["strength"],
                 "source": entry["source"],
                 "active": entry.get("active", True),
@@ -59,7 +62,8 @@ def load_rules_file(path: Path) -> pd.DataFrame:
 def check_rules(rules: pd.DataFrame) -> None:
     """Raise RuleError naming the first problem in a rules frame."""
     for row in rules.itertuples(index=False):
-        for code in (row.from_code, row.to_code):
+        closers = row.closed_by.split(",") if isinstance(row.closed_by, str) else []
+        for code in (row.from_code, row.to_code, *closers):
             if code not in EVENTS:
                 raise RuleError(f"rule {row.key!r}: unknown event code {code!r}")
         if int(row.days) <= 0:
@@ -90,8 +94,8 @@ def resolve_rules(rules: pd.DataFrame, la_ids: list[int]) -> pd.DataFrame:
     return resolved.sort_values(["la_id", "key"], kind="stable").reset_index(drop=True)
 
 
-def rule_routes(rules: pd.DataFrame) -> pd.DataFrame:
-    """Explode each rule's applies_to into (la_id, key, route) rows; rules for all routes are absent."""
-    limited = rules[rules["applies_to"].notna()][["la_id", "key", "applies_to"]]
-    routes = limited.assign(route=limited["applies_to"].str.split(",")).explode("route")
-    return routes.drop(columns="applies_to").reset_index(drop=True)
+def exploded(rules: pd.DataFrame, column: str, into: str) -> pd.DataFrame:
+    """Explode a comma-separated list column into (la_id, key, item) rows; empty lists give none."""
+    listed = rules[rules[column].notna()][["la_id", "key", column]]
+    items = listed.assign(**{into: listed[column].str.split(",")}).explode(into)
+    return items.drop(columns=column).reset_index(drop=True)

@@ -174,8 +174,16 @@ def child_timeline(
 
     overdue = applicable[applicable["days_overdue"] > 0]
     overdue_y = [rule_y[i] for i in np.flatnonzero(applicable["days_overdue"].to_numpy() > 0)]
-    ended = np.where(
-        overdue["status"] == "overdue", "still waiting today", "reached " + _fmt(overdue["overdue_to"])
+    closers = {code: event.label for code, event in catalogue.EVENTS.items()}
+    closers["ceased"] = "the child ceased to be looked after"
+    closed_label = overdue["closed_by"].map(closers).fillna("")
+    ended = np.select(
+        [overdue["status"] == "overdue", overdue["closed_by"].notna()],
+        [
+            "still waiting today",
+            "not recorded; the wait ended at " + closed_label + ", " + _fmt(overdue["overdue_to"]),
+        ],
+        default="reached " + _fmt(overdue["overdue_to"]),
     )
     figure.add_trace(
         go.Bar(
@@ -240,7 +248,7 @@ def child_timeline(
         go.Scatter(
             name=MILESTONE_TRACE,
             x=marked["on_date"].dt.strftime("%Y-%m-%d").tolist(),
-            y=[position["process"]] * len(marked),
+            y=[position["milestones"]] * len(marked),
             mode="markers",
             marker={
                 "symbol": [
@@ -298,6 +306,8 @@ def child_timeline(
     first = min(
         [d for d in (events["on_date"].min(), periods["start_date"].min()) if pd.notna(d)] or [today_ts]
     )
+    # Show the due dates still ahead, so every hollow marker is on the chart.
+    last = max(today_ts, waiting["due_date"].max() if not waiting.empty else today_ts)
     figure.update_layout(
         barmode="overlay",
         height=140 + LANE_HEIGHT_PX * len(lanes),
@@ -323,7 +333,7 @@ def child_timeline(
         type="date",
         range=[
             (first - pd.Timedelta(days=30)).strftime("%Y-%m-%d"),
-            (today_ts + pd.Timedelta(days=60)).strftime("%Y-%m-%d"),
+            (last + pd.Timedelta(days=45)).strftime("%Y-%m-%d"),
         ],
         showgrid=True,
         gridcolor="#EEEEEE",

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 import pandas as pd
 from sqlalchemy import Engine, Select, func, null, or_, select
 
+from pace_dash.domain.rules import RULE_COLUMNS
 from pace_dash.store.schema import Child, DataVersion, Event, LocalAuthority, Period, TargetRule
 from pace_dash.store.scope import Scope
 
@@ -104,20 +105,13 @@ class Store:
 
     def rules(self, scope: Scope) -> pd.DataFrame:
         """Return the national default rules and the overrides of the authorities in scope."""
-        statement = select(
-            TargetRule.la_id, TargetRule.key, TargetRule.label, TargetRule.from_code,
-            TargetRule.to_code, TargetRule.days, TargetRule.later_days, TargetRule.applies_to,
-            TargetRule.strength, TargetRule.source, TargetRule.active, TargetRule.effective_from,
-        )  # fmt: skip
+        statement = select(TargetRule.la_id, *(getattr(TargetRule, column) for column in RULE_COLUMNS))
         if scope.la_ids is not None:
             statement = statement.where(
                 or_(TargetRule.la_id.is_(None), TargetRule.la_id.in_(sorted(scope.la_ids)))
             )
-        columns = ["la_id", "key", "label", "from_code", "to_code", "days", "later_days",
-                   "applies_to", "strength", "source", "active", "effective_from"]  # fmt: skip
-        frame = _as_dates(
-            self._frame(statement.order_by(TargetRule.key, TargetRule.la_id), columns), "effective_from"
-        )
+        ordered = statement.order_by(TargetRule.key, TargetRule.la_id)
+        frame = _as_dates(self._frame(ordered, ["la_id", *RULE_COLUMNS]), "effective_from")
         return frame.astype({"la_id": "Int64", "later_days": "Int64", "days": "int64", "active": bool})
 
     def count_children(self, scope: Scope) -> int:

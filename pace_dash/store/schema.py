@@ -112,6 +112,7 @@ class TargetRule(Base):
     days: Mapped[int] = mapped_column(Integer)
     later_days: Mapped[int | None] = mapped_column(Integer)
     applies_to: Mapped[str | None] = mapped_column(String(200))
+    closed_by: Mapped[str | None] = mapped_column(String(200))
     strength: Mapped[str] = mapped_column(String(120))
     source: Mapped[str] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, default=True)

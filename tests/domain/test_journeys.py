@@ -160,8 +160,31 @@ def test_episode_that_ends_before_the_due_date_makes_the_rule_not_apply(rules):
     events = journey((1, "accommodated", "2024-01-01"), (1, "ceased", "2024-03-01", "home"))
     result = evaluate(events, rules, TODAY)
     review = row_of(result, 1, "first_review")
-    assert (review["status"], review["days_overdue"], review["ended_by_episode"]) == ("late", 18, True)
+    assert (review["status"], review["days_overdue"], review["closed_by"]) == ("late", 18, "ceased")
     assert row_of(result, 1, "permanence_recommendation")["status"] == "n/a"
+
+
+def test_a_missed_step_stops_counting_once_a_later_milestone_closes_it(rules):
+    # No first LAC review was recorded; the recommendation on 10 Apr 2024 (day 100) closes that
+    # wait: 58 days past the 42-day target, and no longer overdue today.
+    events = journey(
+        (1, "accommodated", "2024-01-01"),
+        (1, "permanence_recommendation", "2024-04-10", "po"),
+        (1, "panel", "2024-05-01"),
+        (1, "order_granted", "2025-01-10", "po"),
+    )
+    result = evaluate(events, rules, TODAY)
+    review = row_of(result, 1, "first_review")
+    assert (review["status"], review["days_overdue"], review["closed_by"]) == (
+        "late",
+        58,
+        "permanence_recommendation",
+    )
+    assert review["end_date"] == pd.Timestamp("2024-04-10")
+    # ADM never recorded; due 15 May 2024, closed by the order on 10 Jan 2025: 240 days late.
+    adm = row_of(result, 1, "adm_decision")
+    assert (adm["status"], adm["days_overdue"], adm["closed_by"]) == ("late", 240, "order_granted")
+    assert (result["status"] != "overdue").all()
 
 
 def test_re_entry_starts_a_second_episode_with_its_own_clock(rules):

@@ -113,7 +113,7 @@ def test_rules_that_do_not_apply_get_no_row():
     keys = [key for key, _label in lanes_for(evaluation)]
     assert "rule:panel" in keys
     assert "rule:adm_decision" not in keys  # no panel yet, so the ADM clock has not started
-    assert keys[:3] == ["legal_status", "placement", "process"]
+    assert keys[:4] == ["legal_status", "placement", "milestones", "process"]
 
 
 def test_one_trace_per_kind_of_mark_however_many_events():
@@ -187,3 +187,16 @@ def test_exported_image_is_not_blank_and_bars_sit_at_their_dates():
     day_width = (width - left - right) / (end - start).days
     first_red_day = start + pd.Timedelta(days=(columns.min() - left) / day_width)
     assert abs((first_red_day - pd.Timestamp("2025-02-12")).days) <= 4  # the first review's overdue span
+
+
+def test_a_missed_step_says_what_closed_its_wait():
+    events = sample_events()
+    no_reviews = events[events["code"] != "lac_review"].reset_index(drop=True)
+    figure, _ = build(events=no_reviews)
+    hover = " ".join(trace(figure, OVERDUE_TRACE).hovertext)
+    # No first review; the recommendation on 1 Sep 2025 ended the wait: 16 days left of February,
+    # 184 from March to August, and 1 September: 201 days past 12 Feb.
+    assert (
+        "201 days overdue</b> (not recorded; the wait ended at Permanence recommendation, 1 Sep 2025)"
+        in hover
+    )
