@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import MappingProxyType
 
 
 @dataclass(frozen=True)
@@ -13,53 +14,60 @@ class EventType:
     label: str
     order: int
     symbol: str
+    lane: str  # the chart lane its markers sit in
     attribute: str | None = None  # what the event's attribute holds: route, order or reason
 
 
 # The journey in order (domain.md, "The journey"). `order` sorts milestones within an episode.
 EVENT_TYPES: tuple[EventType, ...] = (
-    EventType("looked_after", "Becomes looked after", 1, "circle"),
-    EventType("accommodated", "Looked after and accommodated", 2, "square"),
-    EventType("planning_meeting", "Early planning meeting", 3, "circle"),
-    EventType("review_2wk", "Two-week LAC review", 4, "diamond"),
-    EventType("lac_review", "LAC review", 5, "diamond"),
-    EventType("legal_advice", "Legal advice", 7, "circle"),
-    EventType("permanence_recommendation", "Permanence recommendation", 8, "star", "route"),
-    EventType("panel", "Adoption & Permanence Panel", 9, "triangle-up"),
-    EventType("adm_decision", "Agency Decision Maker decision", 10, "triangle-down"),
-    EventType("advice_hearing", "Advice hearing", 11, "hexagon"),
-    EventType("petition_lodged", "Application lodged in court", 12, "pentagon"),
-    EventType("order_granted", "Final order", 13, "star-diamond", "order"),
-    EventType("ceased", "Ceases to be looked after", 14, "x", "reason"),
+    EventType("looked_after", "Becomes looked after", 1, "circle", "milestones"),
+    EventType("accommodated", "Looked after and accommodated", 2, "square", "milestones"),
+    EventType("planning_meeting", "Early planning meeting", 3, "circle", "reviews"),
+    EventType("review_2wk", "Two-week LAC review", 4, "diamond", "reviews"),
+    EventType("lac_review", "LAC review", 5, "diamond", "reviews"),
+    EventType("legal_advice", "Legal advice", 7, "circle-cross", "reviews"),
+    EventType("permanence_recommendation", "Permanence recommendation", 8, "star", "milestones", "route"),
+    EventType("panel", "Adoption & Permanence Panel", 9, "triangle-up", "milestones"),
+    EventType("adm_decision", "Agency Decision Maker decision", 10, "triangle-down", "milestones"),
+    EventType("advice_hearing", "Advice hearing", 11, "hexagon", "reviews"),
+    EventType("petition_lodged", "Application lodged in court", 12, "pentagon", "court"),
+    EventType("order_granted", "Final order", 13, "star-diamond", "court", "order"),
+    EventType("ceased", "Ceases to be looked after", 14, "x", "milestones", "reason"),
 )
-EVENTS: dict[str, EventType] = {event.code: event for event in EVENT_TYPES}
+EVENTS: MappingProxyType[str, EventType] = MappingProxyType({event.code: event for event in EVENT_TYPES})
 EVENT_CODES: tuple[str, ...] = tuple(EVENTS)
 
-ROUTES: dict[str, str] = {
-    "home": "Return or remain home",
-    "kinship": "Kinship Care Order",
-    "po": "Permanence Order",
-    "poa": "Permanence Order with authority to adopt",
-    "adoption": "Adoption",
-}
+ROUTES: MappingProxyType[str, str] = MappingProxyType(
+    {
+        "home": "Return or remain home",
+        "kinship": "Kinship Care Order",
+        "po": "Permanence Order",
+        "poa": "Permanence Order with authority to adopt",
+        "adoption": "Adoption",
+    }
+)
 # Routes that go through panel, ADM decision and court (domain.md, "Target rules").
 LEGAL_ROUTES: frozenset[str] = frozenset({"po", "poa", "adoption"})
 
-ORDERS: dict[str, str] = {
-    "po": "Permanence Order",
-    "poa": "Permanence Order with authority to adopt",
-    "kco": "Kinship Care Order",
-    "adoption_order": "Adoption Order",
-    "cso_terminated": "CSO terminated",
-}
+ORDERS: MappingProxyType[str, str] = MappingProxyType(
+    {
+        "po": "Permanence Order",
+        "poa": "Permanence Order with authority to adopt",
+        "kco": "Kinship Care Order",
+        "adoption_order": "Adoption Order",
+        "cso_terminated": "CSO terminated",
+    }
+)
 
-CEASED_REASONS: dict[str, str] = {
-    "home": "Returned home",
-    "kinship": "Kinship Care Order",
-    "po": "Permanence Order",
-    "adoption": "Adopted",
-    "other": "Other (18+, moved away)",
-}
+CEASED_REASONS: MappingProxyType[str, str] = MappingProxyType(
+    {
+        "home": "Returned home",
+        "kinship": "Kinship Care Order",
+        "po": "Permanence Order",
+        "adoption": "Adopted",
+        "other": "Other (18+, moved away)",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -73,40 +81,51 @@ class Category:
 
 # Colours from the Okabe-Ito and Paul Tol palettes, chosen to stay distinct with colour-blindness;
 # bars also carry their label as text so colour is never the only cue.
-PLACEMENTS: dict[str, Category] = {
-    c.code: c
-    for c in (
-        Category("home", "Home", "#009E73"),
-        Category("kinship", "Kinship", "#56B4E9"),
-        Category("foster", "Foster", "#E69F00"),
-        Category("residential", "Residential", "#CC79A7"),
-        Category("prospective_adopters", "Prospective adopters", "#0072B2"),
-        Category("other_community", "Other community", "#F0E442"),
-    )
-}
-LEGAL_STATUSES: dict[str, Category] = {
-    c.code: c
-    for c in (
-        Category("s25", "s.25 voluntary", "#DDDDDD"),
-        Category("cpo", "CPO", "#AA4499"),
-        Category("icso", "Interim CSO", "#CC6677"),
-        Category("cso_home", "CSO at home", "#44AA99"),
-        Category("cso_away", "CSO away from home", "#117733"),
-        Category("po", "Permanence Order", "#332288"),
-        Category("poa", "PO with authority to adopt", "#88CCEE"),
-        Category("kco", "Kinship Care Order", "#DDCC77"),
-    )
-}
-PERIOD_LANES: dict[str, dict[str, Category]] = {
-    "legal_status": LEGAL_STATUSES,
-    "placement": PLACEMENTS,
-}
-LANE_LABELS: dict[str, str] = {
-    "legal_status": "Legal status",
-    "placement": "Placement",
-    "milestones": "Milestones",
-    "process": "Permanence process",
-}
+PLACEMENTS: MappingProxyType[str, Category] = MappingProxyType(
+    {
+        c.code: c
+        for c in (
+            Category("home", "Home", "#009E73"),
+            Category("kinship", "Kinship", "#56B4E9"),
+            Category("foster", "Foster", "#E69F00"),
+            Category("residential", "Residential", "#CC79A7"),
+            Category("prospective_adopters", "Prospective adopters", "#0072B2"),
+            Category("other_community", "Other community", "#F0E442"),
+        )
+    }
+)
+LEGAL_STATUSES: MappingProxyType[str, Category] = MappingProxyType(
+    {
+        c.code: c
+        for c in (
+            Category("s25", "s.25 voluntary", "#DDDDDD"),
+            Category("cpo", "CPO", "#AA4499"),
+            Category("icso", "Interim CSO", "#CC6677"),
+            Category("cso_home", "CSO at home", "#44AA99"),
+            Category("cso_away", "CSO away from home", "#117733"),
+            Category("po", "Permanence Order", "#332288"),
+            Category("poa", "PO with authority to adopt", "#88CCEE"),
+            Category("kco", "Kinship Care Order", "#DDCC77"),
+        )
+    }
+)
+PERIOD_LANES: MappingProxyType[str, MappingProxyType[str, Category]] = MappingProxyType(
+    {
+        "legal_status": LEGAL_STATUSES,
+        "placement": PLACEMENTS,
+    }
+)
+LANE_LABELS: MappingProxyType[str, str] = MappingProxyType(
+    {
+        "legal_status": "Legal status",
+        "placement": "Placement",
+        "milestones": "Milestones",
+        "reviews": "Reviews and hearings",
+        "court": "Court",
+        "process": "Permanence process",
+    }
+)
+TARGETS_LANE = "targets"  # one row per target rule that applies, under the lanes above
 
 
 @dataclass(frozen=True)
@@ -129,7 +148,6 @@ PROCESS_STAGES: tuple[Stage, ...] = (
     Stage("petition_lodged", "In court", "#08519C"),
     Stage("order_granted", "Order granted", "#08306B"),
 )
-STAGE_AFTER: dict[str, Stage] = {stage.after_code: stage for stage in PROCESS_STAGES}
 AWAITING_OUTCOME = "Awaiting outcome"  # recommended to home or kinship, not yet ceased
 CEASED_STAGE = "Ceased to be looked after"
 
@@ -143,13 +161,15 @@ MILESTONE_COLOUR = "#222222"
 TODAY_COLOUR = "#444444"
 
 STATUSES: tuple[str, ...] = ("met", "late", "overdue", "open", "n/a")
-STATUS_LABELS: dict[str, str] = {
-    "met": "Met within target",
-    "late": "Reached late",
-    "overdue": "Overdue now",
-    "open": "Not yet due",
-    "n/a": "Does not apply",
-}
+STATUS_LABELS: MappingProxyType[str, str] = MappingProxyType(
+    {
+        "met": "Met within target",
+        "late": "Reached late",
+        "overdue": "Overdue now",
+        "open": "Not yet due",
+        "n/a": "Does not apply",
+    }
+)
 
 
 def event_label(code: str) -> str:

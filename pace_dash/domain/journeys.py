@@ -367,3 +367,66 @@ def stage_spans(events: pd.DataFrame, today: dt.date) -> pd.DataFrame:
     spans = spans[(spans["code"] != "order_granted") & (spans["end_date"] >= spans["start_date"])]
     spans = spans.assign(days=_days(spans["end_date"] - spans["start_date"]).astype("int64"))
     return spans[[*KEY, "code", "stage", "start_date", "end_date", "days"]].reset_index(drop=True)
+
+
+def on_target_path(events: pd.DataFrame, rules: pd.DataFrame, today: dt.date) -> pd.DataFrame:
+    """Return where each milestone would have fallen had every step met its target, per episode.
+
+    The path starts on the day accommodated and follows the active single-step rules (repeating
+    review rules aside) from milestone to milestone; legal-route steps follow only once the
+    route is known. Columns: child_id, episode, code, rule_key, planned_on.
+    """
+    known = events[events["on_date"] <= pd.Timestamp(today)]
+    episode_table = episodes(known)
+    columns = ["child_id", "episode", "code", "rule_key", "planned_on"]
+    if episode_table.empty:
+        return pd.DataFrame({column: pd.Series(dtype="object") for column in columns})
+    routes = _routes(assign_episodes(known, episode_table))
+    resolved = resolve_rules(rules, sorted(episode_table["la_id"].unique().tolist()))
+    steps = resolved[resolved["active"] & (resolved["from_code"] != resolved["to_code"])]
+    allowed = exploded(steps, "applies_to", "route").assign(route_allowed=True)
+
+    planned = episode_table.assign(
+        code="accommodated", rule_key=None, planned_on=episode_table["episode_start"]
+    )
+    frontier = planned
+    # One pass per step along the chain (at most one per rule), never one per child.
+    for _ in range(len(steps["key"].unique())):
+        reached = frontier.merge(steps, left_on=["la_id", "code"], right_on=["la_id", "from_code"])
+        reached = reached.merge(routes, on=KEY, how="left").merge(
+            allowed, on=["la_id", "key", "route"], how="left"
+        )
+        in_force = reached["effective_from"].isna() | (reached["episode_start"] >= reached["effective_from"])
+        applies = reached["applies_to"].isna() | reached["route_allowed"].fillna(False).astype(bool)
+        reached = reached[in_force & applies]
+        frontier = reached.assign(
+            code=reached["to_code"],
+            rule_key=reached["key"],
+            planned_on=reached["planned_on"] + pd.to_timedelta(reached["days"].astype("float64"), unit="D"),
+        )[planned.columns]
+        frontier = frontier.merge(planned[[*KEY, "code"]], on=[*KEY, "code"], how="left", indicator=True)
+        frontier = frontier[frontier["_merge"] == "left_only"].drop(columns="_merge")
+        if frontier.empty:
+            break
+        planned = pd.concat([planned, frontier], ignore_index=True)
+    path = planned[planned["code"] != "accommodated"]
+    return path.sort_values([*KEY, "planned_on"], kind="stable")[columns].reset_index(drop=True)
+
+
+def share_of_life_waiting(events: pd.DataFrame, date_of_birth: pd.Timestamp, today: dt.date) -> float | None:
+    """Return the share of one child's life from first accommodated until permanence, or today.
+
+    Permanence is the final order or ceasing to be looked after in the latest episode. None when
+    the child was never accommodated.
+    """
+    today_ts = pd.Timestamp(today)
+    known = events[events["on_date"] <= today_ts]
+    accommodated = known.loc[known["code"] == "accommodated", "on_date"]
+    if accommodated.empty or pd.isna(date_of_birth):
+        return None
+    settled = known.loc[
+        known["code"].isin(["order_granted", "ceased"]) & (known["on_date"] >= accommodated.max())
+    ]
+    end = settled["on_date"].min() if not settled.empty else today_ts
+    lived = (end - date_of_birth).days
+    return max(0, (end - accommodated.min()).days) / lived if lived > 0 else None

@@ -3,42 +3,113 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from pace_dash.domain import catalogue
+from pace_dash.domain import catalogue, journeys
+from pace_dash.domain.rules import resolve_rules
 
 MS_PER_DAY = 86_400_000
-LANE_HEIGHT_PX = 46
+DAYS_PER_WEEK = 7
+LANE_HEIGHT_PX = 44
 DATE_FORMAT = "%-d %b %Y"
 
 # Trace names: the browser tests and the legend both rely on them.
 OVERDUE_TRACE = "Overdue (past target)"
 ALLOWED_TRACE = "Time allowed by target"
 DUE_TRACE = "Due, not yet reached"
-MILESTONE_TRACE = "Milestones"
+PLAN_TRACE = "On-target path"
+MILESTONE_TRACE = "Events"
 STAGE_TRACE = "Waiting stage"
+COURT_TRACE = "In court"
 TODAY_TRACE = "Today"
 EPISODE_TRACE = "New episode of care"
+AGE_TRACE = "Age"
+
+CALENDAR = "calendar"
+WEEKS = "weeks"
+LANES: tuple[str, ...] = (*catalogue.LANE_LABELS, catalogue.TARGETS_LANE)
+
+
+@dataclass(frozen=True)
+class ChildJourney:
+    """Everything the chart draws for one child, as the domain layer computes it."""
+
+    events: pd.DataFrame  # store.events
+    periods: pd.DataFrame  # store.periods
+    spans: pd.DataFrame  # journeys.stage_spans
+    evaluation: pd.DataFrame  # journeys.evaluate
+    rules: pd.DataFrame  # rules.resolve_rules for the child's authority
+    path: pd.DataFrame  # journeys.on_target_path
+    date_of_birth: pd.Timestamp | None = None
+
+
+def build_child_journey(
+    events: pd.DataFrame,
+    periods: pd.DataFrame,
+    rules: pd.DataFrame,
+    today: dt.date,
+    date_of_birth: pd.Timestamp | None = None,
+) -> ChildJourney:
+    """Compute what the chart needs for one child from its events, periods and the stored rules."""
+    la_ids = sorted(set(events["la_id"]).union(periods["la_id"]))
+    return ChildJourney(
+        events=events,
+        periods=periods,
+        spans=journeys.stage_spans(events, today),
+        evaluation=journeys.evaluate(events, rules, today),
+        rules=resolve_rules(rules, [int(la_id) for la_id in la_ids]),
+        path=journeys.on_target_path(events, rules, today),
+        date_of_birth=date_of_birth,
+    )
+
+
+@dataclass(frozen=True)
+class TimelineView:
+    """How the reader asked to see the chart: which lanes, which axis, whether the planned path."""
+
+    lanes: tuple[str, ...] = LANES
+    axis: str = CALENDAR
+    on_target: bool = True
+
+
+DEFAULT_VIEW = TimelineView()
+
+
+class _Axis:
+    """Place dates on the x axis: calendar dates, or weeks since the first day accommodated."""
+
+    def __init__(self, view: TimelineView, origin: pd.Timestamp):
+        self.weeks = view.axis == WEEKS
+        self.origin = origin
+
+    def x(self, dates: pd.Series) -> list:
+        if self.weeks:
+            return ((dates - self.origin) / pd.Timedelta(days=DAYS_PER_WEEK)).round(2).tolist()
+        return dates.dt.strftime("%Y-%m-%d").tolist()
+
+    def at(self, date: pd.Timestamp):
+        return self.x(pd.Series([date]))[0]
+
+    def length(self, start: pd.Series, end: pd.Series) -> list:
+        unit = pd.Timedelta(days=DAYS_PER_WEEK) if self.weeks else pd.Timedelta(milliseconds=1)
+        return ((end - start) / unit).round(3).tolist()
 
 
 def _fmt(dates: pd.Series) -> pd.Series:
     return dates.dt.strftime(DATE_FORMAT).fillna("")
 
 
-def _duration_ms(start: pd.Series, end: pd.Series) -> np.ndarray:
-    # Bars are drawn as base + length in milliseconds on a date axis (how plotly draws Gantt bars).
-    return ((end - start) / pd.Timedelta(milliseconds=1)).to_numpy(dtype="float64")
-
-
-def _bars(frame: pd.DataFrame, *, y, colours, text, hover, name, width, **extra) -> go.Bar:
+def _bars(axis: _Axis, frame: pd.DataFrame, *, y, colours, text, hover, name, width, **extra) -> go.Bar:
+    # Bars are drawn as base + length (in ms on a date axis, as plotly draws Gantt bars).
     return go.Bar(
         name=name,
         orientation="h",
-        base=frame["start_date"].dt.strftime("%Y-%m-%d").tolist(),
-        x=_duration_ms(frame["start_date"], frame["end_date"]),
+        base=axis.x(frame["start_date"]),
+        x=axis.length(frame["start_date"], frame["end_date"]),
         y=y,
         width=width,
         marker={"color": colours, "line": {"color": "white", "width": 1}},
@@ -52,9 +123,11 @@ def _bars(frame: pd.DataFrame, *, y, colours, text, hover, name, width, **extra)
     )
 
 
-def lanes_for(evaluation: pd.DataFrame) -> list[tuple[str, str]]:
+def lanes_for(evaluation: pd.DataFrame, view: TimelineView = DEFAULT_VIEW) -> list[tuple[str, str]]:
     """Return the (lane key, label) rows of the chart, top to bottom, for one child's evaluation."""
-    fixed = [(lane, label) for lane, label in catalogue.LANE_LABELS.items()]
+    fixed = [(lane, label) for lane, label in catalogue.LANE_LABELS.items() if lane in view.lanes]
+    if catalogue.TARGETS_LANE not in view.lanes:
+        return fixed
     applicable = evaluation[evaluation["status"] != "n/a"].sort_values(["start_date", "rule_key"])
     rules = applicable.drop_duplicates("rule_key")
     return fixed + [
@@ -62,83 +135,9 @@ def lanes_for(evaluation: pd.DataFrame) -> list[tuple[str, str]]:
     ]
 
 
-def child_timeline(
-    events: pd.DataFrame,
-    periods: pd.DataFrame,
-    spans: pd.DataFrame,
-    evaluation: pd.DataFrame,
-    rules: pd.DataFrame,
-    today: dt.date,
-) -> go.Figure:
-    """Draw one child's journey: legal status, placements, waiting stages, and each target's delay.
-
-    One trace per kind of mark. `spans` comes from journeys.stage_spans, `evaluation` from
-    journeys.evaluate, `rules` is the resolved rule table (for each rule's source in the hover).
-    """
-    today_ts = pd.Timestamp(today)
-    lanes = lanes_for(evaluation)
-    position = {key: index for index, (key, _label) in enumerate(lanes)}
-    figure = go.Figure()
-
-    for lane in ("legal_status", "placement"):
-        lane_periods = periods[periods["lane"] == lane].assign(
-            end_date=lambda frame: frame["end_date"].fillna(today_ts)
-        )
-        labels = [catalogue.category_label(lane, category) for category in lane_periods["category"]]
-        hover = [
-            f"<b>{label}</b><br>{start} to {end}"
-            for label, start, end in zip(
-                labels,
-                _fmt(lane_periods["start_date"]),
-                _fmt(periods.loc[lane_periods.index, "end_date"]).replace("", "now"),
-                strict=True,
-            )
-        ]
-        figure.add_trace(
-            _bars(
-                lane_periods,
-                y=[position[lane]] * len(lane_periods),
-                colours=[catalogue.category_colour(lane, c) for c in lane_periods["category"]],
-                text=labels,
-                hover=hover,
-                name=catalogue.LANE_LABELS[lane],
-                width=0.6,
-                showlegend=False,
-            )
-        )
-
-    stage_colours = {stage.label: stage.colour for stage in catalogue.PROCESS_STAGES}
-    figure.add_trace(
-        _bars(
-            spans,
-            y=[position["process"]] * len(spans),
-            colours=[stage_colours.get(stage, "#BDD7E7") for stage in spans["stage"]],
-            text=spans["stage"].tolist(),
-            hover=(
-                "<b>"
-                + spans["stage"]
-                + "</b><br>"
-                + _fmt(spans["start_date"])
-                + " to "
-                + _fmt(spans["end_date"])
-                + "<br>"
-                + spans["days"].astype(str)
-                + " days"
-            ).tolist(),
-            name=STAGE_TRACE,
-            width=0.6,
-            showlegend=False,
-        )
-    )
-
-    applicable = evaluation[evaluation["status"] != "n/a"].merge(
-        rules[["la_id", "key", "strength", "source", "from_code", "to_code"]],
-        left_on=["la_id", "rule_key"],
-        right_on=["la_id", "key"],
-        how="left",
-    )
-    rule_y = applicable["rule_key"].map(lambda key: position[f"rule:{key}"]).tolist()
-    rule_text = (
+def rule_hover(applicable: pd.DataFrame) -> pd.Series:
+    """Describe each evaluated rule row: the rule, its target, strength, source and dates."""
+    return (
         "<b>"
         + applicable["rule_label"]
         + "</b><br>"
@@ -158,22 +157,182 @@ def child_timeline(
         + _fmt(applicable["due_date"])
     )
 
+
+def child_timeline(journey: ChildJourney, today: dt.date, view: TimelineView = DEFAULT_VIEW) -> go.Figure:
+    """Draw one child's journey: periods, events, waiting stages, and each target's delay in red.
+
+    One trace per kind of mark, whatever the number of events. Clicking a mark gives its
+    customdata: ("rule", rule_key, episode, occurrence), ("event", event_id) or ("plan", rule_key,
+    episode), which the page turns into the side panel.
+    """
+    today_ts = pd.Timestamp(today)
+    events = journey.events[journey.events["on_date"] <= today_ts]
+    starts = events.loc[events["code"] == "accommodated", "on_date"].sort_values()
+    origin = starts.iloc[0] if not starts.empty else today_ts
+    axis = _Axis(view, origin)
+    lanes = lanes_for(journey.evaluation, view)
+    position = {key: index for index, (key, _label) in enumerate(lanes)}
+    figure = go.Figure()
+
+    _add_periods(figure, axis, journey.periods, position, today_ts)
+    _add_stages(figure, axis, journey.spans, position)
+    applicable = journey.evaluation[journey.evaluation["status"] != "n/a"].merge(
+        journey.rules[["la_id", "key", "strength", "source", "from_code", "to_code"]],
+        left_on=["la_id", "rule_key"],
+        right_on=["la_id", "key"],
+        how="left",
+    )
+    _add_targets(figure, axis, applicable, position, today_ts)
+    if view.on_target:
+        _add_on_target_path(figure, axis, journey.path, position)
+    _add_events(figure, axis, events, position)
+    top, bottom = -0.5, len(lanes) - 0.5
+    _add_reference_lines(figure, axis, starts.iloc[1:], today_ts, top, bottom)
+    if journey.date_of_birth is not None:
+        _add_age_axis(figure, axis, journey.date_of_birth, today_ts, top)
+
+    first = min(
+        [d for d in (events["on_date"].min(), journey.periods["start_date"].min()) if pd.notna(d)]
+        or [today_ts]
+    )
+    waiting = applicable[applicable["status"].isin(["open", "overdue"])]
+    # Show the due dates still ahead, so every hollow marker is on the chart.
+    last = max(today_ts, waiting["due_date"].max() if not waiting.empty else today_ts)
+    whole = [axis.at(first - pd.Timedelta(days=30)), axis.at(last + pd.Timedelta(days=45))]
+    figure.update_layout(
+        barmode="overlay",
+        height=170 + LANE_HEIGHT_PX * len(lanes),
+        margin={"l": 250, "r": 70, "t": 70, "b": 40},
+        plot_bgcolor="white",
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.08, "x": 0},
+        hoverlabel={"align": "left"},
+        font={"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 13},
+        uirevision=view.axis,
+        clickmode="event",
+    )
+    figure.update_yaxes(
+        tickvals=list(range(len(lanes))),
+        ticktext=[label for _key, label in lanes],
+        range=[bottom, top],
+        automargin=False,
+        showgrid=False,
+        zeroline=False,
+        fixedrange=True,
+    )
+    figure.update_layout(
+        xaxis={
+            "type": "linear" if axis.weeks else "date",
+            "title": {"text": "Weeks since first accommodated" if axis.weeks else None},
+            "range": whole,
+            "showgrid": True,
+            "gridcolor": "#EEEEEE",
+            "automargin": False,
+            # The slider always spans the whole journey, whatever part of it the chart shows.
+            "rangeslider": {"visible": True, "thickness": 0.06, "range": whole},
+        }
+    )
+    return figure
+
+
+def _add_periods(figure, axis, periods, position, today_ts) -> None:
+    for lane in ("legal_status", "placement"):
+        if lane not in position:
+            continue
+        lane_periods = periods[periods["lane"] == lane].assign(
+            end_date=lambda frame: frame["end_date"].fillna(today_ts)
+        )
+        labels = [catalogue.category_label(lane, category) for category in lane_periods["category"]]
+        ends = _fmt(periods.loc[lane_periods.index, "end_date"]).replace("", "now")
+        hover = [
+            f"<b>{label}</b><br>{start} to {end}"
+            for label, start, end in zip(labels, _fmt(lane_periods["start_date"]), ends, strict=True)
+        ]
+        figure.add_trace(
+            _bars(
+                axis,
+                lane_periods,
+                y=[position[lane]] * len(lane_periods),
+                colours=[catalogue.category_colour(lane, c) for c in lane_periods["category"]],
+                text=labels,
+                hover=hover,
+                name=catalogue.LANE_LABELS[lane],
+                width=0.6,
+                showlegend=False,
+            )
+        )
+
+
+def _add_stages(figure, axis, spans, position) -> None:
+    stage_colours = {stage.label: stage.colour for stage in catalogue.PROCESS_STAGES}
+    hover = (
+        "<b>"
+        + spans["stage"]
+        + "</b><br>"
+        + _fmt(spans["start_date"])
+        + " to "
+        + _fmt(spans["end_date"])
+        + "<br>"
+        + spans["days"].astype(str)
+        + " days"
+    ).tolist()
+    if "process" in position:
+        figure.add_trace(
+            _bars(
+                axis,
+                spans,
+                y=[position["process"]] * len(spans),
+                colours=[stage_colours.get(stage, "#BDD7E7") for stage in spans["stage"]],
+                text=spans["stage"].tolist(),
+                hover=hover,
+                name=STAGE_TRACE,
+                width=0.6,
+                showlegend=False,
+            )
+        )
+    if "court" in position:
+        in_court = spans[spans["code"] == "petition_lodged"]
+        figure.add_trace(
+            _bars(
+                axis,
+                in_court,
+                y=[position["court"]] * len(in_court),
+                colours="#C6DBEF",
+                text=None,
+                hover=[
+                    text for text, code in zip(hover, spans["code"], strict=True) if code == "petition_lodged"
+                ],
+                name=COURT_TRACE,
+                width=0.35,
+                showlegend=False,
+            )
+        )
+
+
+def _add_targets(figure, axis, applicable, position, today_ts) -> None:
+    if not any(key.startswith("rule:") for key in position):
+        return
+    rule_y = applicable["rule_key"].map(lambda key: position[f"rule:{key}"]).tolist()
+    hover = rule_hover(applicable)
+    keys = applicable[["rule_key", "episode", "occurrence"]].astype(object)
+    customdata = [["rule", *row] for row in keys.itertuples(index=False)]
+
     allowed = applicable.assign(end_date=applicable[["due_date", "end_date"]].min(axis=1))
-    allowed["end_date"] = allowed["end_date"].fillna(allowed["due_date"].clip(upper=today_ts))
     figure.add_trace(
         _bars(
+            axis,
             allowed,
             y=rule_y,
             colours=catalogue.WITHIN_TARGET_COLOUR,
             text=None,
-            hover=rule_text.tolist(),
+            hover=hover.tolist(),
             name=ALLOWED_TRACE,
             width=0.35,
+            customdata=customdata,
         )
     )
 
-    overdue = applicable[applicable["days_overdue"] > 0]
-    overdue_y = [rule_y[i] for i in np.flatnonzero(applicable["days_overdue"].to_numpy() > 0)]
+    late = np.flatnonzero(applicable["days_overdue"].to_numpy() > 0)
+    overdue = applicable.iloc[late]
     closers = {code: event.label for code, event in catalogue.EVENTS.items()}
     closers["ceased"] = "the child ceased to be looked after"
     closed_label = overdue["closed_by"].map(closers).fillna("")
@@ -189,9 +348,9 @@ def child_timeline(
         go.Bar(
             name=OVERDUE_TRACE,
             orientation="h",
-            base=overdue["overdue_from"].dt.strftime("%Y-%m-%d").tolist(),
-            x=_duration_ms(overdue["overdue_from"], overdue["overdue_to"]),
-            y=overdue_y,
+            base=axis.x(overdue["overdue_from"]),
+            x=axis.length(overdue["overdue_from"], overdue["overdue_to"]),
+            y=[rule_y[i] for i in late],
             width=0.5,
             marker={
                 "color": catalogue.OVERDUE_COLOUR,
@@ -208,7 +367,7 @@ def child_timeline(
             textfont={"color": catalogue.OVERDUE_OUTLINE, "size": 12},
             cliponaxis=False,
             hovertext=(
-                rule_text[overdue.index]
+                hover.iloc[late]
                 + "<br><b>"
                 + overdue["days_overdue"].astype(str)
                 + " days overdue</b> ("
@@ -216,16 +375,16 @@ def child_timeline(
                 + ")"
             ).tolist(),
             hoverinfo="text",
-            customdata=overdue[["rule_key", "episode", "occurrence"]].to_numpy().tolist(),
+            customdata=[customdata[i] for i in late],
         )
     )
 
-    waiting = applicable[applicable["status"].isin(["open", "overdue"])]
+    waiting = np.flatnonzero(applicable["status"].isin(["open", "overdue"]).to_numpy())
     figure.add_trace(
         go.Scatter(
             name=DUE_TRACE,
-            x=waiting["due_date"].dt.strftime("%Y-%m-%d").tolist(),
-            y=[rule_y[i] for i in np.flatnonzero(applicable["status"].isin(["open", "overdue"]).to_numpy())],
+            x=axis.x(applicable["due_date"].iloc[waiting]),
+            y=[rule_y[i] for i in waiting],
             mode="markers",
             marker={
                 "symbol": "circle-open",
@@ -233,27 +392,60 @@ def child_timeline(
                 "line": {"width": 2.5},
                 "color": catalogue.DUE_MARKER_COLOUR,
             },
-            hovertext=(rule_text[waiting.index] + "<br><b>Not reached yet</b>").tolist(),
+            hovertext=(hover.iloc[waiting] + "<br><b>Not reached yet</b>").tolist(),
             hoverinfo="text",
+            customdata=[customdata[i] for i in waiting],
         )
     )
 
-    marked = events[events["on_date"] <= today_ts]
-    labels = marked["code"].map(catalogue.event_label)
+
+def _add_on_target_path(figure, axis, path, position) -> None:
+    lanes = path["code"].map(lambda code: catalogue.EVENTS[code].lane)
+    shown = path[lanes.isin(position)]
+    figure.add_trace(
+        go.Scatter(
+            name=PLAN_TRACE,
+            x=axis.x(shown["planned_on"]),
+            y=[position[catalogue.EVENTS[code].lane] for code in shown["code"]],
+            mode="markers",
+            marker={"symbol": "diamond-open", "size": 11, "color": "#8C8C8C", "line": {"width": 1.5}},
+            opacity=0.8,
+            hovertext=(
+                "<b>On target:</b> "
+                + shown["code"].map(catalogue.event_label)
+                + " by "
+                + _fmt(shown["planned_on"])
+                + "<br>if every step had met its target"
+            ).tolist(),
+            hoverinfo="text",
+            customdata=[
+                ["plan", key, int(episode)]
+                for key, episode in zip(shown["rule_key"], shown["episode"], strict=True)
+            ],
+        )
+    )
+
+
+def _add_events(figure, axis, events, position) -> None:
+    lanes = events["code"].map(
+        lambda code: catalogue.EVENTS[code].lane if code in catalogue.EVENTS else "milestones"
+    )
+    shown = events[lanes.isin(position)]
     details = [
         catalogue.attribute_label(code, attribute) or ""
-        for code, attribute in zip(marked["code"], marked["attribute"], strict=True)
+        for code, attribute in zip(shown["code"], shown["attribute"], strict=True)
     ]
+    notes = shown["note"].fillna("").map(lambda note: f"<br><i>{note}</i>" if note else "")
     figure.add_trace(
         go.Scatter(
             name=MILESTONE_TRACE,
-            x=marked["on_date"].dt.strftime("%Y-%m-%d").tolist(),
-            y=[position["milestones"]] * len(marked),
+            x=axis.x(shown["on_date"]),
+            y=[position[lane] for lane in lanes[shown.index]],
             mode="markers",
             marker={
                 "symbol": [
                     catalogue.EVENTS[code].symbol if code in catalogue.EVENTS else "circle"
-                    for code in marked["code"]
+                    for code in shown["code"]
                 ],
                 "size": 12,
                 "color": catalogue.MILESTONE_COLOUR,
@@ -261,21 +453,23 @@ def child_timeline(
             },
             hovertext=(
                 "<b>"
-                + labels
+                + shown["code"].map(catalogue.event_label)
                 + "</b><br>"
-                + _fmt(marked["on_date"])
+                + _fmt(shown["on_date"])
                 + "<br>"
-                + pd.Series(details, index=marked.index)
+                + pd.Series(details, index=shown.index)
+                + notes
             ).tolist(),
             hoverinfo="text",
+            customdata=[["event", int(event_id)] for event_id in shown["event_id"]],
         )
     )
 
-    top, bottom = -0.5, len(lanes) - 0.5
-    starts = marked.loc[marked["code"] == "accommodated", "on_date"].sort_values().iloc[1:]
+
+def _add_reference_lines(figure, axis, re_entries, today_ts, top, bottom) -> None:
     episode_x: list = []
     episode_y: list = []
-    for start in starts.dt.strftime("%Y-%m-%d"):
+    for start in axis.x(re_entries):
         episode_x += [start, start, None]
         episode_y += [top, bottom, None]
     figure.add_trace(
@@ -289,54 +483,44 @@ def child_timeline(
             showlegend=bool(episode_x),
         )
     )
-    today_iso = today_ts.strftime("%Y-%m-%d")
+    today_x = axis.at(today_ts)
     figure.add_trace(
         go.Scatter(
             name=TODAY_TRACE,
-            x=[today_iso, today_iso],
+            x=[today_x, today_x],
             y=[top, bottom],
-            mode="lines+text",
-            text=["Today", ""],
-            textposition="top center",
+            mode="lines",
             line={"color": catalogue.TODAY_COLOUR, "width": 2, "dash": "dash"},
             hoverinfo="skip",
         )
     )
 
-    first = min(
-        [d for d in (events["on_date"].min(), periods["start_date"].min()) if pd.notna(d)] or [today_ts]
+
+def _add_age_axis(figure, axis, date_of_birth, today_ts, top) -> None:
+    # Birthdays along a second axis on top, so the reader sees how old the child was at each step.
+    years = range(0, today_ts.year - date_of_birth.year + 2)
+    birthdays = pd.Series([date_of_birth + pd.DateOffset(years=age) for age in years])
+    figure.add_trace(
+        go.Scatter(
+            name=AGE_TRACE,
+            x=axis.x(birthdays),
+            y=[top] * len(birthdays),
+            xaxis="x2",
+            mode="markers",
+            marker={"opacity": 0},
+            hoverinfo="skip",
+            showlegend=False,
+        )
     )
-    # Show the due dates still ahead, so every hollow marker is on the chart.
-    last = max(today_ts, waiting["due_date"].max() if not waiting.empty else today_ts)
     figure.update_layout(
-        barmode="overlay",
-        height=140 + LANE_HEIGHT_PX * len(lanes),
-        margin={"l": 260, "r": 60, "t": 40, "b": 40},
-        plot_bgcolor="white",
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
-        hoverlabel={"align": "left"},
-        font={"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 13},
-        uirevision="child",
-        # Labels that do not fit their bar are hidden rather than shrunk to unreadable sizes.
-        uniformtext={"minsize": 10, "mode": "hide"},
+        xaxis2={
+            "overlaying": "x",
+            "matches": "x",
+            "side": "top",
+            "tickvals": axis.x(birthdays),
+            "ticktext": [f"age {age}" for age in years],
+            "showgrid": False,
+            "tickfont": {"size": 11, "color": "#555555"},
+            "type": "linear" if axis.weeks else "date",
+        }
     )
-    figure.update_yaxes(
-        tickvals=list(range(len(lanes))),
-        ticktext=[label for _key, label in lanes],
-        range=[bottom, top - 0.4],
-        automargin=False,
-        showgrid=False,
-        zeroline=False,
-        fixedrange=True,
-    )
-    figure.update_xaxes(
-        type="date",
-        range=[
-            (first - pd.Timedelta(days=30)).strftime("%Y-%m-%d"),
-            (last + pd.Timedelta(days=45)).strftime("%Y-%m-%d"),
-        ],
-        showgrid=True,
-        gridcolor="#EEEEEE",
-        automargin=False,
-    )
-    return figure

@@ -5,33 +5,55 @@ from __future__ import annotations
 import datetime as dt
 
 import dash
+import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import dcc, html
+from dash import Input, Output, Patch, State, callback, ctx, dcc, html
+from dash.exceptions import PreventUpdate
 
 from pace_dash.components.cards import empty_state
 from pace_dash.components.shell import child_path
 from pace_dash.domain import catalogue, journeys
-from pace_dash.domain.rules import resolve_rules
-from pace_dash.figures.child_timeline import child_timeline
+from pace_dash.figures.child_timeline import (
+    CALENDAR,
+    LANES,
+    WEEKS,
+    ChildJourney,
+    TimelineView,
+    build_child_journey,
+    child_timeline,
+)
 from pace_dash.store.queries import Store
 from pace_dash.store.scope import Scope
 from pace_dash.web import current_scope, services
+
+GRAPH = "child-timeline-graph"
+HEADER = "child-header"
+CHILD_KEY = "child-key"
+LANE_CHOICE = "child-lanes"
+AXIS_CHOICE = "child-axis"
+PLAN_SWITCH = "child-on-target"
+ZOOM_WHOLE = "child-zoom-whole"
+ZOOM_SINCE = "child-zoom-accommodated"
+ZOOM_YEAR = "child-zoom-year"
+SIDE_PANEL = "child-side-panel"
+SIDE_PANEL_BODY = "child-side-panel-body"
+EVENT_TABLE = "child-event-table"
+DATE_FORMAT = "%-d %b %Y"
+LANE_OPTIONS = [
+    {"label": label, "value": lane}
+    for lane, label in (*catalogue.LANE_LABELS.items(), (catalogue.TARGETS_LANE, "Targets"))
+]
 
 
 def _title(reference: str | None = None, **_kwargs) -> str:
     return f"{reference} · Child timeline" if reference else "Child timeline"
 
 
-GRAPH = "child-timeline-graph"
-HEADER = "child-header"
-DATE_FORMAT = "%-d %b %Y"
-
-
 def layout(reference: str | None = None, authority: str | None = None, **_kwargs) -> html.Div:
     """Return the timeline page of the child with this reference, as the current user may see it."""
     if not reference:
-        return html.Div(html.H1("Child timeline", className="h3"))
+        return html.Div([html.H1("Child timeline", className="h3"), *_interactive_parts(None)])
     context = services()
     return child_page(
         context.store, current_scope(), reference, authority, context.settings.effective_today()
@@ -63,6 +85,7 @@ def child_page(store: Store, scope: Scope, reference: str, authority: str | None
                     "reference (for example GLM-00012) and search again from the bar above.",
                 ),
                 dcc.Link("Back to the overview", href="/"),
+                *_interactive_parts(None),
             ],
             id="child-not-found",
         )
@@ -80,10 +103,96 @@ def child_page(store: Store, scope: Scope, reference: str, authority: str | None
     return _timeline(store, scope, found.iloc[0], today)
 
 
-def _timeline(store: Store, scope: Scope, child: pd.Series, today: dt.date) -> html.Div:
+def load_journey(store: Store, scope: Scope, child: pd.Series, today: dt.date) -> ChildJourney:
+    """Read one child's events, periods and rules in scope and compute its journey."""
     ids = [int(child["child_id"])]
-    events = store.events(scope, ids)
-    periods = store.periods(scope, ids)
+    return build_child_journey(
+        store.events(scope, ids), store.periods(scope, ids), store.rules(scope), today, child["date_of_birth"]
+    )
+
+
+def _interactive_parts(child_id: int | None, figure=None, table=None) -> list:
+    # Every page variant carries the components the callbacks below listen to, so Dash can check them.
+    controls = dbc.Row(
+        [
+            dbc.Col(
+                [
+                    dbc.Label("Lanes", html_for=LANE_CHOICE, className="small text-muted mb-0"),
+                    dbc.Checklist(
+                        id=LANE_CHOICE, options=LANE_OPTIONS, value=list(LANES), inline=True, switch=True
+                    ),
+                ],
+                lg=6,
+            ),
+            dbc.Col(
+                [
+                    dbc.Label("Axis", html_for=AXIS_CHOICE, className="small text-muted mb-0"),
+                    dbc.RadioItems(
+                        id=AXIS_CHOICE,
+                        options=[
+                            {"label": "Calendar dates", "value": CALENDAR},
+                            {"label": "Weeks since accommodated", "value": WEEKS},
+                        ],
+                        value=CALENDAR,
+                        inline=True,
+                    ),
+                    dbc.Switch(id=PLAN_SWITCH, label="On-target path", value=True),
+                ],
+                lg=3,
+            ),
+            dbc.Col(
+                [
+                    html.Div("Zoom", className="small text-muted"),
+                    dbc.ButtonGroup(
+                        [
+                            dbc.Button(
+                                "Whole journey", id=ZOOM_WHOLE, outline=True, color="secondary", size="sm"
+                            ),
+                            dbc.Button(
+                                "Since accommodated",
+                                id=ZOOM_SINCE,
+                                outline=True,
+                                color="secondary",
+                                size="sm",
+                            ),
+                            dbc.Button(
+                                "Last 12 months", id=ZOOM_YEAR, outline=True, color="secondary", size="sm"
+                            ),
+                        ]
+                    ),
+                ],
+                lg=3,
+            ),
+        ],
+        className="g-2 mb-2 align-items-end",
+    )
+    return [
+        dcc.Store(id=CHILD_KEY, data=child_id),
+        html.Div(controls, hidden=child_id is None),
+        dcc.Loading(
+            dcc.Graph(
+                id=GRAPH,
+                figure=figure or {},
+                config={"displaylogo": False, "toImageButtonOptions": {"filename": "child-timeline"}},
+                className="border rounded bg-white",
+                style={} if child_id is not None else {"display": "none"},
+            ),
+            delay_show=300,
+        ),
+        dbc.Offcanvas(
+            html.Div(id=SIDE_PANEL_BODY),
+            id=SIDE_PANEL,
+            title="Details",
+            placement="end",
+            is_open=False,
+            scrollable=True,
+        ),
+        html.Div(table, hidden=table is None),
+    ]
+
+
+def _timeline(store: Store, scope: Scope, child: pd.Series, today: dt.date) -> html.Div:
+    journey = load_journey(store, scope, child, today)
     heading = html.H1(
         [
             child["reference"],
@@ -91,7 +200,7 @@ def _timeline(store: Store, scope: Scope, child: pd.Series, today: dt.date) -> h
         ],
         className="h3",
     )
-    if events.empty and periods.empty:
+    if journey.events.empty and journey.periods.empty:
         return html.Div(
             [
                 heading,
@@ -99,40 +208,26 @@ def _timeline(store: Store, scope: Scope, child: pd.Series, today: dt.date) -> h
                     "No events recorded yet",
                     "This child has no events or periods recorded, so there is no timeline to draw.",
                 ),
+                *_interactive_parts(None),
             ],
             id="child-empty",
         )
-    rules = store.rules(scope)
-    evaluation = journeys.evaluate(events, rules, today)
-    summary = journeys.summarise(events, evaluation, today)
-    figure = child_timeline(
-        events,
-        periods,
-        journeys.stage_spans(events, today),
-        evaluation,
-        resolve_rules(rules, [int(child["la_id"])]),
-        today,
-    )
+    summary = journeys.summarise(journey.events, journey.evaluation, today)
+    flags = journeys.quality_flags(journey.events)
     return html.Div(
         [
             heading,
-            _header(child, summary, evaluation, today),
-            _quality_alert(journeys.quality_flags(events)),
-            dcc.Graph(
-                id=GRAPH,
-                figure=figure,
-                config={
-                    "displaylogo": False,
-                    "toImageButtonOptions": {"filename": f"timeline-{child['reference']}"},
-                },
-                className="border rounded bg-white",
+            _header(child, summary, journey, today),
+            _quality_alert(flags),
+            *_interactive_parts(
+                int(child["child_id"]), child_timeline(journey, today), _event_table(journey, flags)
             ),
             html.P(
-                "Red hatched bars are time past a target; grey bars are the time the target allows; "
-                "hollow circles are due dates of milestones not reached yet.",
+                "Red hatched bars are time past a target; grey bars the time the target allows; hollow "
+                "circles the due dates of milestones not reached yet; grey open diamonds where each "
+                "milestone would have fallen had every step met its target. Click a mark for details.",
                 className="small text-muted mt-2",
             ),
-            _event_table(events, periods),
         ]
     )
 
@@ -145,12 +240,10 @@ def _fact(label: str, value: str, fact_id: str) -> dbc.Col:
     )
 
 
-def _header(child: pd.Series, summary: pd.DataFrame, evaluation: pd.DataFrame, today: dt.date) -> dbc.Card:
+def _header(child: pd.Series, summary: pd.DataFrame, journey: ChildJourney, today: dt.date) -> dbc.Card:
+    age = f"{age_in_years(child['date_of_birth'], today)} years"
     if summary.empty:
-        facts = [
-            _fact("Authority", child["la_code"], "child-authority"),
-            _fact("Age", f"{age_in_years(child['date_of_birth'], today)}", "child-age"),
-        ]
+        facts = [_fact("Authority", child["la_code"], "child-authority"), _fact("Age", age, "child-age")]
         return dbc.Card(dbc.CardBody(dbc.Row(facts)), className="mb-3", id=HEADER)
     latest = summary.iloc[0]
     if pd.notna(latest["next_due_date"]):
@@ -158,28 +251,41 @@ def _header(child: pd.Series, summary: pd.DataFrame, evaluation: pd.DataFrame, t
     else:
         next_due = "None"
     overdue_now = int(latest["days_overdue_now"])
+    since = f"{int(latest['days_since_accommodated']):,}"
+    share = journeys.share_of_life_waiting(journey.events, child["date_of_birth"], today)
     facts = [
         _fact("Authority", child["la_code"], "child-authority"),
-        _fact("Age", f"{age_in_years(child['date_of_birth'], today)} years", "child-age"),
+        _fact("Age", age, "child-age"),
         _fact(
             "Days since accommodated",
-            f"{int(latest['days_since_accommodated']):,}"
-            + ("" if pd.isna(latest["episode_end"]) else " (episode ended)"),
+            since + ("" if pd.isna(latest["episode_end"]) else " (episode ended)"),
             "child-days-accommodated",
         ),
         _fact("Current stage", latest["current_stage"], "child-stage"),
         _fact("Next milestone due", next_due, "child-next-due"),
         _fact(
-            "Overdue now",
-            f"{overdue_now:,} days" if overdue_now else "Nothing overdue",
-            "child-overdue-now",
+            "Overdue now", f"{overdue_now:,} days" if overdue_now else "Nothing overdue", "child-overdue-now"
         ),
     ]
-    episodes = int(evaluation["episode"].max()) if not evaluation.empty else 1
-    note = html.Div(
-        f"Episode {latest['episode']} of care" if episodes > 1 else "", className="small text-muted"
+    notes = []
+    if share is not None:
+        notes.append(
+            dbc.Badge(
+                f"Waiting for permanence: {share:.0%} of life",
+                color="dark",
+                className="me-2",
+                id="child-life-share",
+                title="Time from first accommodated to permanence (or today), as a share of the child's age",
+            )
+        )
+    episodes = int(journey.evaluation["episode"].max()) if not journey.evaluation.empty else 1
+    if episodes > 1:
+        notes.append(html.Span(f"Episode {latest['episode']} of care", className="small text-muted"))
+    return dbc.Card(
+        dbc.CardBody([dbc.Row(facts, className="g-2"), html.Div(notes, className="mt-2")]),
+        className="mb-3",
+        id=HEADER,
     )
-    return dbc.Card(dbc.CardBody([dbc.Row(facts, className="g-2"), note]), className="mb-3", id=HEADER)
 
 
 def _quality_alert(flags: pd.DataFrame) -> dbc.Alert | None:
@@ -196,46 +302,234 @@ def _quality_alert(flags: pd.DataFrame) -> dbc.Alert | None:
     )
 
 
-def _event_table(events: pd.DataFrame, periods: pd.DataFrame) -> html.Details:
+def event_rows(journey: ChildJourney, flags: pd.DataFrame) -> list[dict]:
+    """Return every event and period as table rows, with data-quality flags, in date order."""
+    events = journey.events.merge(
+        flags[["code", "on_date", "problem"]], on=["code", "on_date"], how="left"
+    ).drop_duplicates("event_id")
     rows = [
-        html.Tr(
-            [
-                html.Td(row.on_date.strftime(DATE_FORMAT)),
-                html.Td(catalogue.event_label(row.code)),
-                html.Td(catalogue.attribute_label(row.code, row.attribute) or ""),
-                html.Td(row.note or ""),
-            ]
-        )
+        {
+            "date": row.on_date.strftime("%Y-%m-%d"),
+            "kind": catalogue.LANE_LABELS[catalogue.EVENTS[row.code].lane]
+            if row.code in catalogue.EVENTS
+            else "",
+            "what": catalogue.event_label(row.code),
+            "detail": catalogue.attribute_label(row.code, row.attribute) or "",
+            "until": "",
+            "note": row.note or "",
+            "flag": row.problem if isinstance(row.problem, str) else "",
+        }
         for row in events.itertuples()
     ]
     rows += [
-        html.Tr(
-            [
-                html.Td(row.start_date.strftime(DATE_FORMAT)),
-                html.Td(
-                    f"{catalogue.LANE_LABELS[row.lane]}: {catalogue.category_label(row.lane, row.category)}"
-                ),
-                html.Td("until " + (row.end_date.strftime(DATE_FORMAT) if pd.notna(row.end_date) else "now")),
-                html.Td(row.note or ""),
-            ]
-        )
-        for row in periods.itertuples()
+        {
+            "date": row.start_date.strftime("%Y-%m-%d"),
+            "kind": catalogue.LANE_LABELS[row.lane],
+            "what": catalogue.category_label(row.lane, row.category),
+            "detail": "",
+            "until": row.end_date.strftime("%Y-%m-%d") if pd.notna(row.end_date) else "ongoing",
+            "note": row.note or "",
+            "flag": "End before start" if pd.notna(row.end_date) and row.end_date < row.start_date else "",
+        }
+        for row in journey.periods.itertuples()
     ]
-    header = html.Thead(
-        html.Tr(
-            [
-                html.Th("Date", scope="col"),
-                html.Th("Event", scope="col"),
-                html.Th("Detail", scope="col"),
-                html.Th("Note", scope="col"),
-            ]
-        )
-    )
-    return html.Details(
+    return sorted(rows, key=lambda row: row["date"])
+
+
+def _event_table(journey: ChildJourney, flags: pd.DataFrame) -> html.Div:
+    columns = [
+        {"field": "date", "headerName": "Date", "width": 120, "sort": "asc"},
+        {"field": "kind", "headerName": "Lane", "width": 170},
+        {"field": "what", "headerName": "Event or period", "flex": 2},
+        {"field": "detail", "headerName": "Detail", "flex": 1},
+        {"field": "until", "headerName": "Until", "width": 120},
+        {"field": "note", "headerName": "Note", "flex": 2},
+        {
+            "field": "flag",
+            "headerName": "Data-quality flag",
+            "flex": 2,
+            "cellClass": "text-overdue fw-semibold",
+        },
+    ]
+    return html.Div(
         [
-            html.Summary("Events and periods as a table"),
-            dbc.Table([header, html.Tbody(rows)], size="sm", striped=True, className="mt-2"),
-        ],
-        className="mt-3",
-        open=False,
+            html.H2("Events and periods", className="h5 mt-4"),
+            html.P(
+                "The same journey as a table: the text alternative to the chart.",
+                className="small text-muted",
+            ),
+            dag.AgGrid(
+                id=EVENT_TABLE,
+                rowData=event_rows(journey, flags),
+                columnDefs=columns,
+                defaultColDef={"sortable": True, "filter": True, "resizable": True},
+                dashGridOptions={"domLayout": "autoHeight", "ensureDomOrder": True},
+                style={"height": None},
+                className="ag-theme-alpine",
+            ),
+        ]
     )
+
+
+def describe_mark(journey: ChildJourney, point: list, today: dt.date) -> tuple[str, list]:
+    """Return the side panel's title and body for a clicked mark's customdata."""
+    kind, *key = point
+    if kind == "event":
+        event = journey.events[journey.events["event_id"] == key[0]]
+        if event.empty:
+            raise PreventUpdate
+        row = event.iloc[0]
+        ending = journey.evaluation[
+            (journey.evaluation["end_date"] == row["on_date"])
+            & journey.evaluation["closed_by"].isna()
+            & (journey.evaluation["status"].isin(["met", "late"]))
+        ]
+        body = [
+            _definition("Date", row["on_date"].strftime(DATE_FORMAT)),
+            _definition("Detail", catalogue.attribute_label(row["code"], row["attribute"]) or "–"),
+            _definition("Note", row["note"] or "–"),
+        ]
+        body += [_definition(r.rule_label, catalogue.STATUS_LABELS[r.status]) for r in ending.itertuples()]
+        return catalogue.event_label(row["code"]), body
+    if kind == "plan":
+        rule_key, episode = key
+        planned = journey.path[(journey.path["rule_key"] == rule_key) & (journey.path["episode"] == episode)]
+        if planned.empty:
+            raise PreventUpdate
+        row = planned.iloc[0]
+        return f"On target: {catalogue.event_label(row['code'])}", [
+            _definition("Would have fallen on", row["planned_on"].strftime(DATE_FORMAT)),
+            html.P("if every step before it had met its target.", className="small text-muted"),
+        ]
+    rule_key, episode, occurrence = key
+    found = journey.evaluation[
+        (journey.evaluation["rule_key"] == rule_key)
+        & (journey.evaluation["episode"] == episode)
+        & (journey.evaluation["occurrence"] == occurrence)
+    ]
+    if found.empty:
+        raise PreventUpdate
+    row = found.iloc[0]
+    rule = journey.rules[(journey.rules["key"] == rule_key) & (journey.rules["la_id"] == row["la_id"])].iloc[
+        0
+    ]
+    target = f"{row['target_days']} days"
+    if pd.notna(rule["later_days"]):
+        target = f"{rule['days']} days for the first interval, then {int(rule['later_days'])}"
+    if pd.notna(row["end_date"]):
+        end = row["end_date"].strftime(DATE_FORMAT)
+        if isinstance(row["closed_by"], str):
+            end += " (not recorded; the wait ended here)"
+    else:
+        end = f"not yet (as of {today.strftime(DATE_FORMAT)})"
+    body = [
+        _definition(
+            "From → to",
+            f"{catalogue.event_label(rule['from_code'])} → {catalogue.event_label(rule['to_code'])}",
+        ),
+        _definition("Target", target),
+        _definition("Strength", rule["strength"]),
+        _definition("Source", rule["source"]),
+        _definition(
+            "Set by", "this authority (a site override)" if rule["overridden"] else "national default"
+        ),
+        _definition("Started", row["start_date"].strftime(DATE_FORMAT)),
+        _definition("Due", row["due_date"].strftime(DATE_FORMAT)),
+        _definition("Reached", end),
+        _definition("Status", catalogue.STATUS_LABELS[row["status"]]),
+        _definition("Days overdue", f"{row['days_overdue']:,}"),
+    ]
+    if pd.notna(rule["effective_from"]):
+        body.insert(
+            5,
+            _definition(
+                "In force for children accommodated from", rule["effective_from"].strftime(DATE_FORMAT)
+            ),
+        )
+    return row["rule_label"], body
+
+
+def _definition(term: str, value: str) -> html.Div:
+    return html.Div([html.Div(term, className="small text-muted"), html.Div(value, className="mb-2")])
+
+
+def _journey_in_scope(child_id: int | None) -> tuple[ChildJourney, dt.date]:
+    # The id comes from the browser: the server-side scope decides whether this user may see it.
+    if child_id is None:
+        raise PreventUpdate
+    context = services()
+    scope = current_scope()
+    children = context.store.children(scope, [int(child_id)])
+    if children.empty:
+        raise PreventUpdate
+    today = context.settings.effective_today()
+    return load_journey(context.store, scope, children.iloc[0], today), today
+
+
+@callback(
+    Output(GRAPH, "figure"),
+    Input(LANE_CHOICE, "value"),
+    Input(AXIS_CHOICE, "value"),
+    Input(PLAN_SWITCH, "value"),
+    State(CHILD_KEY, "data"),
+    prevent_initial_call=True,
+)
+def redraw(lanes, axis, on_target, child_id):
+    """Redraw the timeline with the lanes, axis and on-target path the reader chose."""
+    journey, today = _journey_in_scope(child_id)
+    view = TimelineView(
+        lanes=tuple(lane for lane in LANES if lane in (lanes or [])),
+        axis=WEEKS if axis == WEEKS else CALENDAR,
+        on_target=bool(on_target),
+    )
+    return child_timeline(journey, today, view)
+
+
+@callback(
+    Output(GRAPH, "figure", allow_duplicate=True),
+    Input(ZOOM_WHOLE, "n_clicks"),
+    Input(ZOOM_SINCE, "n_clicks"),
+    Input(ZOOM_YEAR, "n_clicks"),
+    State(AXIS_CHOICE, "value"),
+    State(CHILD_KEY, "data"),
+    prevent_initial_call=True,
+)
+def zoom(_whole, _since, _year, axis, child_id):
+    """Set the visible dates to the whole journey, the time since accommodated, or the last year."""
+    journey, today = _journey_in_scope(child_id)
+    today_ts = pd.Timestamp(today)
+    events = journey.events[journey.events["on_date"] <= today_ts]
+    accommodated = events.loc[events["code"] == "accommodated", "on_date"]
+    origin = accommodated.min() if not accommodated.empty else today_ts
+    starts = {
+        ZOOM_WHOLE: min(events["on_date"].min(), journey.periods["start_date"].min(), origin),
+        ZOOM_SINCE: accommodated.max() if not accommodated.empty else origin,
+        ZOOM_YEAR: today_ts - pd.Timedelta(days=365),
+    }
+    start = starts[ctx.triggered_id] - pd.Timedelta(days=14)
+    end = today_ts + pd.Timedelta(days=45)
+    figure = Patch()
+    if axis == WEEKS:
+        figure["layout"]["xaxis"]["range"] = [(day - origin) / pd.Timedelta(weeks=1) for day in (start, end)]
+    else:
+        figure["layout"]["xaxis"]["range"] = [day.strftime("%Y-%m-%d") for day in (start, end)]
+    return figure
+
+
+@callback(
+    Output(SIDE_PANEL, "is_open"),
+    Output(SIDE_PANEL, "title"),
+    Output(SIDE_PANEL_BODY, "children"),
+    Input(GRAPH, "clickData"),
+    State(CHILD_KEY, "data"),
+    prevent_initial_call=True,
+)
+def open_details(click, child_id):
+    """Open the side panel on the rule or event behind the clicked mark."""
+    points = (click or {}).get("points") or []
+    point = next((p.get("customdata") for p in points if p.get("customdata")), None)
+    if not point:
+        raise PreventUpdate
+    journey, today = _journey_in_scope(child_id)
+    title, body = describe_mark(journey, point, today)
+    return True, title, body

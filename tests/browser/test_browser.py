@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.conftest import ON_TRACK_REFERENCE, OTHER_AUTHORITY_REFERENCE, SAMPLE_REFERENCE
 from tests.figures.sample import EXPECTED_OVERDUE
@@ -16,13 +18,19 @@ const graph = document.querySelector('#child-timeline-graph .js-plotly-plot');
 if (!graph || !graph.data) { return null; }
 return graph.data.map(trace => ({name: trace.name, base: trace.base || null, text: trace.text || null}));
 """
-DRAWN_OVERDUE_BARS = """
+HATCHED_BARS = """
 const graph = document.querySelector('#child-timeline-graph .js-plotly-plot');
-const index = graph._fullData.findIndex(trace => trace.name === arguments[0]);
-const layer = graph.querySelectorAll('.barlayer .trace')[index];
-if (!layer) { return 0; }
+const layer = graph.querySelector('.cartesianlayer .overplot .xy .barlayer');
+return Array.from(layer.querySelectorAll('.point path')).filter(p => (p.style.fill || '').startsWith('url('));
+"""
+DRAWN_OVERDUE_BARS = """
+// Overdue bars are the only ones filled with a hatch pattern; count those drawn with a size in the
+// main plot (the range slider below it draws a second, smaller copy).
+const graph = document.querySelector('#child-timeline-graph .js-plotly-plot');
+const layer = graph.querySelector('.cartesianlayer .overplot .xy .barlayer');
 return Array.from(layer.querySelectorAll('.point path')).filter(p => {
-  const box = p.getBBox(); return box.width > 0 && box.height > 0; }).length;
+  const box = p.getBBox();
+  return (p.style.fill || '').startsWith('url(') && box.width > 0 && box.height > 0; }).length;
 """
 
 
@@ -46,7 +54,7 @@ def test_child_page_draws_its_overdue_spans(browser):
     overdue = next(trace for trace in traces if trace["name"] == "Overdue (past target)")
     assert sorted(overdue["base"]) == sorted(start for start, _end, _days in EXPECTED_OVERDUE.values())
     assert sorted(overdue["text"]) == sorted(f"+{days} d" for _s, _e, days in EXPECTED_OVERDUE.values())
-    drawn = browser.driver.execute_script(DRAWN_OVERDUE_BARS, "Overdue (past target)")
+    drawn = browser.driver.execute_script(DRAWN_OVERDUE_BARS)
     assert drawn == len(EXPECTED_OVERDUE)
     assert "Awaiting panel" in browser.find_element("#child-header").text
     assert browser.get_logs() == []
@@ -62,3 +70,30 @@ def test_search_box_opens_a_child_and_unknown_references_get_a_friendly_page(bro
     browser.driver.get(f"{browser.server_url}/child/NOT-A-CHILD")
     browser.wait_for_element("#child-not-found", timeout=20)
     assert "No child with reference NOT-A-CHILD" in browser.find_element("#child-not-found").text
+
+
+def test_clicking_an_overdue_span_opens_its_rule_in_the_side_panel(browser):
+    browser.driver.get(f"{browser.server_url}/child/{SAMPLE_REFERENCE}")
+    browser.wait_for_element("#child-timeline-graph .barlayer", timeout=20)
+    hatched = browser.driver.execute_script(HATCHED_BARS)
+    # The last hatched bar is the panel's: the lowest target row.
+    ActionChains(browser.driver).move_to_element(hatched[-1]).click().perform()
+    browser.wait_for_text_to_equal(
+        "#child-side-panel .offcanvas-title", "Adoption & Permanence Panel", timeout=20
+    )
+    body = browser.find_element("#child-side-panel-body").text
+    assert "Aberdeen City" in body
+    assert "370" in body
+    assert browser.get_logs() == []
+
+
+def test_lane_switches_redraw_the_chart(browser):
+    browser.driver.get(f"{browser.server_url}/child/{SAMPLE_REFERENCE}")
+    browser.wait_for_element("#child-timeline-graph .barlayer", timeout=20)
+    targets = browser.driver.find_element(By.CSS_SELECTOR, "#child-lanes input[value='targets']")
+    targets.send_keys(Keys.SPACE)  # keyboard, as a user without a mouse would
+    WebDriverWait(browser.driver, 20).until(lambda driver: driver.execute_script(DRAWN_OVERDUE_BARS) == 0)
+    ticks = browser.driver.execute_script(
+        "return document.querySelector('#child-timeline-graph .js-plotly-plot').layout.yaxis.ticktext"
+    )
+    assert ticks[-1] == "Permanence process"

@@ -10,7 +10,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pace_dash.domain.catalogue import STATUSES
-from pace_dash.domain.journeys import evaluate, quality_flags, summarise
+from pace_dash.domain.journeys import (
+    evaluate,
+    on_target_path,
+    quality_flags,
+    share_of_life_waiting,
+    summarise,
+)
 from pace_dash.domain.rules import load_rules_file
 from tests.conftest import TARGETS_FILE
 
@@ -357,3 +363,37 @@ def test_each_child_is_evaluated_as_if_alone(rules, events, today_offset):
         alone = evaluate(own_events, rules, today).reset_index(drop=True)
         mine = together[together["child_id"] == child_id].reset_index(drop=True)
         pd.testing.assert_frame_equal(mine, alone, check_dtype=False)
+
+
+def test_on_target_path_chains_each_step_from_the_day_accommodated(rules):
+    events = journey(
+        (1, "accommodated", "2025-01-01"),
+        (1, "permanence_recommendation", "2025-09-01", "adoption"),
+        (2, "accommodated", "2025-01-01"),
+        (2, "permanence_recommendation", "2025-03-01", "home"),
+    )
+    path = on_target_path(events, rules, TODAY)
+    adoption = path[path["child_id"] == 1].set_index("code")["planned_on"].dt.strftime("%Y-%m-%d").to_dict()
+    # 1 Jan + 42 = 12 Feb; + 182 = 2 Jul; then panel + 84 = 24 Sep, ADM + 14 = 8 Oct,
+    # lodging + 84 = 31 Dec, court + 210 = 29 Jul 2026: planned, not actual, dates all along.
+    assert adoption == {
+        "lac_review": "2025-02-12",
+        "permanence_recommendation": "2025-07-02",
+        "panel": "2025-09-24",
+        "adm_decision": "2025-10-08",
+        "petition_lodged": "2025-12-31",
+        "order_granted": "2026-07-29",
+    }
+    # A return home goes through no panel or court.
+    assert set(path.loc[path["child_id"] == 2, "code"]) == {"lac_review", "permanence_recommendation"}
+
+
+def test_share_of_life_waiting_runs_from_first_accommodated_to_permanence_or_today():
+    born = pd.Timestamp("2021-06-01")
+    waiting = journey((1, "accommodated", "2025-01-01"))
+    # 697 days since 1 Jan 2025, out of 2,007 days of life (five years of 1,826 days, plus 181).
+    assert share_of_life_waiting(waiting, born, TODAY) == pytest.approx(697 / 2007)
+    settled = journey((1, "accommodated", "2025-01-01"), (1, "order_granted", "2025-12-31", "po"))
+    # Settled on 31 Dec 2025: 364 days waiting, out of 1,674 days of life then.
+    assert share_of_life_waiting(settled, born, TODAY) == pytest.approx(364 / 1674)
+    assert share_of_life_waiting(journey((1, "looked_after", "2025-01-01")), born, TODAY) is None

@@ -38,8 +38,11 @@ EXPECTED_OVERDUE = {  # rule key -> (overdue from, overdue to, days)
 def sample_events(child_id: int = 1, la_id: int = 1) -> pd.DataFrame:
     """Return the sample child's events as the store returns them."""
     frame = pd.DataFrame(
-        [(child_id, la_id, code, pd.Timestamp(day), attribute, None) for code, day, attribute in EVENT_ROWS],
-        columns=["child_id", "la_id", "code", "on_date", "attribute", "note"],
+        [
+            (number, child_id, la_id, code, pd.Timestamp(day), attribute, None)
+            for number, (code, day, attribute) in enumerate(EVENT_ROWS, start=1)
+        ],
+        columns=["event_id", "child_id", "la_id", "code", "on_date", "attribute", "note"],
     )
     frame["on_date"] = frame["on_date"].dt.as_unit("ns")
     return frame

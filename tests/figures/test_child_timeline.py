@@ -10,34 +10,36 @@ import plotly.io as pio
 import pytest
 from PIL import Image
 
-from pace_dash.domain import journeys
 from pace_dash.figures.child_timeline import (
     ALLOWED_TRACE,
+    DEFAULT_VIEW,
     DUE_TRACE,
     MILESTONE_TRACE,
     MS_PER_DAY,
     OVERDUE_TRACE,
+    PLAN_TRACE,
     TODAY_TRACE,
+    WEEKS,
+    TimelineView,
+    build_child_journey,
     child_timeline,
     lanes_for,
 )
 from tests.figures.sample import (
     EXPECTED_OVERDUE,
     TODAY,
-    resolved_rules,
     sample_events,
     sample_periods,
     sample_rules,
 )
 
 
-def build(events=None, periods=None):
+def build(events=None, periods=None, view=DEFAULT_VIEW):
     """Draw the sample child (or given events) the way the child page does."""
     events = sample_events() if events is None else events
     periods = sample_periods() if periods is None else periods
-    evaluation = journeys.evaluate(events, sample_rules(), TODAY)
-    spans = journeys.stage_spans(events, TODAY)
-    return child_timeline(events, periods, spans, evaluation, resolved_rules(), TODAY), evaluation
+    journey = build_child_journey(events, periods, sample_rules(), TODAY, pd.Timestamp("2021-06-01"))
+    return child_timeline(journey, TODAY, view), journey.evaluation
 
 
 def trace(figure, name):
@@ -113,7 +115,7 @@ def test_rules_that_do_not_apply_get_no_row():
     keys = [key for key, _label in lanes_for(evaluation)]
     assert "rule:panel" in keys
     assert "rule:adm_decision" not in keys  # no panel yet, so the ADM clock has not started
-    assert keys[:4] == ["legal_status", "placement", "milestones", "process"]
+    assert keys[:6] == ["legal_status", "placement", "milestones", "reviews", "court", "process"]
 
 
 def test_one_trace_per_kind_of_mark_however_many_events():
@@ -124,6 +126,7 @@ def test_one_trace_per_kind_of_mark_however_many_events():
         + [
             pd.DataFrame(
                 {
+                    "event_id": 100 + number,
                     "child_id": 1,
                     "la_id": 1,
                     "code": "lac_review",
@@ -132,7 +135,7 @@ def test_one_trace_per_kind_of_mark_however_many_events():
                     "note": None,
                 }
             )
-            for day in pd.date_range("2025-06-01", periods=10, freq="20D", unit="ns")
+            for number, day in enumerate(pd.date_range("2025-06-01", periods=10, freq="20D", unit="ns"))
         ],
         ignore_index=True,
     )
@@ -155,6 +158,7 @@ def test_re_entry_draws_an_episode_boundary():
                 {
                     "child_id": 1,
                     "la_id": 1,
+                    "event_id": [100, 101],
                     "code": ["ceased", "accommodated"],
                     "on_date": pd.to_datetime(["2025-10-01", "2026-01-15"]).as_unit("ns"),
                     "attribute": ["home", None],
@@ -200,3 +204,57 @@ def test_a_missed_step_says_what_closed_its_wait():
         "201 days overdue</b> (not recorded; the wait ended at Permanence recommendation, 1 Sep 2025)"
         in hover
     )
+
+
+def test_on_target_path_marks_where_each_milestone_would_have_fallen():
+    figure, _ = build()
+    plan = trace(figure, PLAN_TRACE)
+    # 1 Jan 2025 + 42 = 12 Feb (first review), + 182 = 2 Jul (recommendation), + 84 = 24 Sep
+    # (panel), + 14 = 8 Oct (ADM), + 84 = 31 Dec (lodged), + 210 = 29 Jul 2026 (order).
+    assert list(plan.x) == [
+        "2025-02-12",
+        "2025-07-02",
+        "2025-09-24",
+        "2025-10-08",
+        "2025-12-31",
+        "2026-07-29",
+    ]
+    assert [point[0] for point in plan.customdata] == ["plan"] * 6
+
+
+def test_weeks_axis_counts_from_the_day_accommodated():
+    figure, _ = build(view=TimelineView(axis=WEEKS))
+    overdue = trace(figure, OVERDUE_TRACE)
+    # The first review's overdue span starts 42 days = 6 weeks in and lasts 17 days.
+    first = list(overdue.base).index(6.0)
+    assert overdue.x[first] == round(17 / 7, 3)
+    assert figure.layout.xaxis.type == "linear"
+    assert list(trace(figure, TODAY_TRACE).x) == [round(697 / 7, 2)] * 2
+
+
+def test_hidden_lanes_leave_the_chart():
+    figure, evaluation = build(view=TimelineView(lanes=("placement", "process")))
+    assert [label for _key, label in lanes_for(evaluation, TimelineView(lanes=("placement", "process")))] == [
+        "Placement",
+        "Permanence process",
+    ]
+    names = {t.name for t in figure.data}
+    assert OVERDUE_TRACE not in names
+    assert "Legal status" not in names
+    assert list(figure.layout.yaxis.ticktext) == ["Placement", "Permanence process"]
+
+
+def test_age_axis_marks_birthdays_on_top():
+    figure, _ = build()
+    assert figure.layout.xaxis2.side == "top"
+    ticks = dict(zip(figure.layout.xaxis2.ticktext, figure.layout.xaxis2.tickvals, strict=True))
+    assert ticks["age 4"] == "2025-06-01"
+    assert ticks["age 5"] == "2026-06-01"
+
+
+def test_clickable_marks_carry_what_the_side_panel_needs():
+    figure, _ = build()
+    assert ["rule", "panel", 1, 1] in [list(point) for point in trace(figure, OVERDUE_TRACE).customdata]
+    assert [list(point) for point in trace(figure, MILESTONE_TRACE).customdata] == [
+        ["event", n] for n in (1, 2, 3, 4)
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from dash import html
 from dash.exceptions import PreventUpdate
 from plotly.io.json import to_json_plotly
 
@@ -150,3 +151,90 @@ def test_search_goes_to_the_typed_reference_and_ignores_blanks():
     assert shell.open_child(1, None, " nth-0001 ") == f"/child/{SAMPLE_REFERENCE}"
     with pytest.raises(PreventUpdate):
         shell.open_child(1, None, "   ")
+
+
+def run_in_callback(function, *args, triggered: str | None = None):
+    """Call a callback as Dash would, with the given input marked as the one that fired."""
+    from contextvars import copy_context
+
+    from dash._callback_context import context_value
+    from dash._utils import AttributeDict
+
+    def call():
+        context_value.set(AttributeDict(triggered_inputs=[{"prop_id": triggered or "", "value": 1}]))
+        return function(*args)
+
+    return copy_context().run(call)
+
+
+def sample_child_id():
+    return int(services().store.find_children(Scope.everything(), SAMPLE_REFERENCE).iloc[0]["child_id"])
+
+
+def test_redraw_shows_only_the_lanes_the_reader_keeps(request_context):
+    from pace_dash.pages import child
+
+    figure = child.redraw(["placement", "targets"], "weeks", False, sample_child_id())
+    assert figure.layout.yaxis.ticktext[0] == "Placement"
+    assert "Legal status" not in list(figure.layout.yaxis.ticktext)
+    assert figure.layout.xaxis.type == "linear"
+    assert "On-target path" not in {t.name for t in figure.data}
+
+
+def test_callbacks_refuse_a_child_outside_the_scope_or_unknown(request_context):
+    from pace_dash.pages import child
+
+    with pytest.raises(PreventUpdate):
+        child.redraw(["placement"], "calendar", True, 999_999)
+
+
+def test_zoom_to_the_last_twelve_months(request_context):
+    from pace_dash.pages import child
+
+    patch = run_in_callback(
+        child.zoom, 0, 0, 1, "calendar", sample_child_id(), triggered="child-zoom-year.n_clicks"
+    )
+    operations = patch.to_plotly_json()["operations"]
+    # 29 Nov 2026 less 365 days is 29 Nov 2025, less a fortnight's margin; 45 days after today.
+    assert operations[0]["params"]["value"] == ["2025-11-15", "2027-01-13"]
+
+
+def test_clicking_an_overdue_span_opens_the_rule_behind_it(request_context):
+    from pace_dash.pages import child
+
+    click = {"points": [{"customdata": ["rule", "panel", 1, 1]}]}
+    is_open, title, body = child.open_details(click, sample_child_id())
+    text = text_of(html.Div(body))
+    assert (is_open, title) == (True, "Adoption & Permanence Panel")
+    assert "Aberdeen City" in text  # the rule's source
+    assert "national default" in text
+    assert "24 Nov 2025" in text  # due 84 days after the recommendation of 1 Sep 2025
+    assert "370" in text
+
+
+def test_clicking_a_milestone_shows_the_event(request_context):
+    from pace_dash.pages import child
+
+    journey, _today = child._journey_in_scope(sample_child_id())
+    recommendation = journey.events.loc[
+        journey.events["code"] == "permanence_recommendation", "event_id"
+    ].iloc[0]
+    _open, title, body = child.open_details(
+        {"points": [{"customdata": ["event", int(recommendation)]}]}, sample_child_id()
+    )
+    assert title == "Permanence recommendation"
+    text = text_of(html.Div(body))
+    assert "1 Sep 2025" in text
+    assert "Adoption" in text
+    assert "Reached late" in text  # the 26-week rule it ends was missed by 61 days
+
+
+def test_event_table_lists_events_and_periods_with_flags(request_context):
+    from pace_dash.pages import child
+
+    page = child.layout(reference=SAMPLE_REFERENCE)
+    grid = find(page, child.EVENT_TABLE)
+    whats = [row["what"] for row in grid.rowData]
+    assert len(grid.rowData) == 8  # four events and four periods
+    assert "Prospective adopters" in whats
+    assert grid.rowData[0]["date"] == "2025-01-01"
