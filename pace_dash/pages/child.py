@@ -23,6 +23,8 @@ from pace_dash.figures.child_timeline import (
     build_child_journey,
     child_timeline,
 )
+from pace_dash.figures.export import figure_image
+from pace_dash.figures.panel_pack import A4_WIDTH_PX, PackHeader, panel_pack
 from pace_dash.store.queries import Store
 from pace_dash.store.scope import Scope
 from pace_dash.web import current_scope, services
@@ -36,6 +38,9 @@ PLAN_SWITCH = "child-on-target"
 ZOOM_WHOLE = "child-zoom-whole"
 ZOOM_SINCE = "child-zoom-accommodated"
 ZOOM_YEAR = "child-zoom-year"
+EXPORT_PDF = "child-export-pdf"
+EXPORT_PNG = "child-export-png"
+DOWNLOAD = "child-download"
 SIDE_PANEL = "child-side-panel"
 SIDE_PANEL_BODY = "child-side-panel-body"
 EVENT_TABLE = "child-event-table"
@@ -160,6 +165,15 @@ def _interactive_parts(child_id: int | None, figure=None, table=None) -> list:
                             ),
                         ]
                     ),
+                    html.Div("Panel pack", className="small text-muted mt-2"),
+                    dbc.ButtonGroup(
+                        [
+                            dbc.Button("A4 PDF", id=EXPORT_PDF, color="primary", size="sm"),
+                            dbc.Button("PNG", id=EXPORT_PNG, color="primary", outline=True, size="sm"),
+                        ]
+                    ),
+                    # The loading spinner shows while the pack is drawn (about a second).
+                    dcc.Loading(dcc.Download(id=DOWNLOAD), type="circle"),
                 ],
                 lg=3,
             ),
@@ -533,3 +547,51 @@ def open_details(click, child_id):
     journey, today = _journey_in_scope(child_id)
     title, body = describe_mark(journey, point, today)
     return True, title, body
+
+
+def pack_header(child: pd.Series, journey: ChildJourney, today: dt.date) -> PackHeader:
+    """Return the facts the panel pack prints above the chart."""
+    summary = journeys.summarise(journey.events, journey.evaluation, today)
+    if summary.empty:
+        return PackHeader(
+            child["reference"], age_in_years(child["date_of_birth"], today), "Not accommodated", 0, 0, "–"
+        )
+    latest = summary.iloc[0]
+    next_due = "–"
+    if pd.notna(latest["next_due_date"]):
+        next_due = f"{latest['next_rule_label']}, due {latest['next_due_date'].strftime(DATE_FORMAT)}"
+    return PackHeader(
+        reference=child["reference"],
+        age_years=age_in_years(child["date_of_birth"], today),
+        current_stage=latest["current_stage"],
+        days_since_accommodated=int(latest["days_since_accommodated"]),
+        days_overdue_total=int(latest["days_overdue_total"]),
+        next_due=next_due,
+    )
+
+
+@callback(
+    Output(DOWNLOAD, "data"),
+    Input(EXPORT_PDF, "n_clicks"),
+    Input(EXPORT_PNG, "n_clicks"),
+    State(CHILD_KEY, "data"),
+    prevent_initial_call=True,
+)
+def export_panel_pack(_pdf, _png, child_id):
+    """Send the panel pack as an A4 landscape PDF or a PNG."""
+    if child_id is None:
+        raise PreventUpdate
+    context = services()
+    scope = current_scope()
+    children = context.store.children(scope, [int(child_id)])
+    if children.empty:
+        raise PreventUpdate
+    child = children.iloc[0]
+    today = context.settings.effective_today()
+    journey = load_journey(context.store, scope, child, today)
+    image_format = "pdf" if ctx.triggered_id == EXPORT_PDF else "png"
+    image = figure_image(
+        panel_pack(journey, pack_header(child, journey, today), today), image_format, A4_WIDTH_PX
+    )
+    filename = f"panel-pack-{child['reference']}-{today.isoformat()}.{image_format}"
+    return dcc.send_bytes(image, filename)

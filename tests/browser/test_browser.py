@@ -97,3 +97,16 @@ def test_lane_switches_redraw_the_chart(browser):
         "return document.querySelector('#child-timeline-graph .js-plotly-plot').layout.yaxis.ticktext"
     )
     assert ticks[-1] == "Permanence process"
+
+
+def test_panel_pack_downloads_as_a_png(browser, tmp_path):
+    browser.driver.execute_cdp_cmd(
+        "Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)}
+    )
+    browser.driver.get(f"{browser.server_url}/child/{SAMPLE_REFERENCE}")
+    browser.wait_for_element("#child-timeline-graph .barlayer", timeout=20)
+    browser.find_element("#child-export-png").click()
+    WebDriverWait(browser.driver, 60).until(lambda _driver: list(tmp_path.glob("*.png")))
+    (downloaded,) = tmp_path.glob("*.png")
+    assert downloaded.name.startswith(f"panel-pack-{SAMPLE_REFERENCE}")
+    assert downloaded.read_bytes().startswith(b"\x89PNG")

@@ -238,3 +238,15 @@ def test_event_table_lists_events_and_periods_with_flags(request_context):
     assert len(grid.rowData) == 8  # four events and four periods
     assert "Prospective adopters" in whats
     assert grid.rowData[0]["date"] == "2025-01-01"
+
+
+def test_panel_pack_export_sends_a_png_named_after_the_child(request_context):
+    import base64
+
+    from pace_dash.pages import child
+
+    sent = run_in_callback(
+        child.export_panel_pack, 0, 1, sample_child_id(), triggered="child-export-png.n_clicks"
+    )
+    assert sent["filename"] == f"panel-pack-{SAMPLE_REFERENCE}-{TODAY.isoformat()}.png"
+    assert base64.b64decode(sent["content"]).startswith(b"\x89PNG")
