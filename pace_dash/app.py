@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 
@@ -20,7 +21,11 @@ from pace_dash.web import EXTENSION_KEY, Services
 log = logging.getLogger(__name__)
 
 # Page modules, imported once the app exists because dash.register_page needs it.
-PAGE_MODULES = ("pace_dash.pages.home", "pace_dash.pages.child", "pace_dash.pages.not_found_404")
+PAGE_MODULES = (
+    "pace_dash.pages.home",
+    "pace_dash.pages.child",
+    "pace_dash.pages.not_found_404",
+)
 FRIENDLY_ERROR = "Something went wrong while updating this view. It has been logged; please try again."
 
 
@@ -55,7 +60,7 @@ def create_app(settings: Settings | None = None) -> Dash:
     for module in PAGE_MODULES:
         importlib.import_module(module)
     app.server.extensions[EXTENSION_KEY] = Services(settings=settings, store=store)
-    app.layout = shell.layout
+    app.layout = functools.partial(shell.layout, presenting=settings.presentation)
 
     @app.server.errorhandler(500)
     def _server_error(_error):

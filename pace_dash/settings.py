@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,8 @@ class Settings:
     demo_children: int = 2000
     demo_seed: int = 2014
     debug: bool = False
+    presentation: bool = False
+    secret_key: bytes = b""
 
     def effective_today(self) -> dt.date:
         """Return the fixed demo date when set, else the real date."""
@@ -77,4 +80,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         demo_seed=_parse_int("PACE_DEMO_SEED", env.get("PACE_DEMO_SEED", str(defaults.demo_seed))),
         debug=_parse_bool("PACE_DEBUG", env.get("PACE_DEBUG", "false")),
+        presentation=_parse_bool("PACE_PRESENTATION", env.get("PACE_PRESENTATION", "false")),
+        # Without a configured key each process makes its own, so pseudonyms last as long as it runs.
+        secret_key=env.get("PACE_SECRET_KEY", "").encode() or secrets.token_bytes(32),
     )

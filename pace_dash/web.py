@@ -29,7 +29,11 @@ def services() -> Services:
 def current_scope() -> Scope:
     """Return the Scope of the user making the current request, decided on the server alone.
 
-    Until sign-in exists every request sees every authority (the demo). Sign-in changes this one
-    function; no page reads a scope from callback inputs, stores, URLs or cookies.
+    Until sign-in exists every request sees every authority (the demo); a server started in
+    presentation mode sees them without names, references or dates of birth. Sign-in changes this
+    one function; no page reads a scope from callback inputs, stores, URLs or cookies.
     """
+    settings = services().settings
+    if settings.presentation:
+        return Scope.presentation(settings.secret_key)
     return Scope.everything()

@@ -7,6 +7,8 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html
 from dash.exceptions import PreventUpdate
 
+from pace_dash.web import current_scope, services
+
 URL = "shell-url"
 SEARCH_INPUT = "shell-child-search"
 SEARCH_BUTTON = "shell-child-search-button"
@@ -18,8 +20,8 @@ def child_path(reference: str) -> str:
     return f"/child/{reference.strip().upper()}"
 
 
-def layout() -> html.Div:
-    """Return the shell around every page."""
+def layout(presenting: bool = False) -> html.Div:
+    """Return the shell around every page, marked and with larger type when presenting."""
     search = dbc.InputGroup(
         [
             dbc.Label("Find a child by case reference", html_for=SEARCH_INPUT, className="visually-hidden"),
@@ -48,11 +50,18 @@ def layout() -> html.Div:
         dark=True,
         className="mb-3",
     )
+    banner = dbc.Alert(
+        "Presentation mode: children appear by pseudonym, with no names, case references or dates of birth.",
+        color="info",
+        className="py-1 small",
+        id="presentation-banner",
+    )
     return html.Div(
         [
             dcc.Location(id=URL, refresh="callback-nav"),
             html.A("Skip to content", href="#main", className="visually-hidden-focusable"),
             navbar,
+            dbc.Container(banner, fluid=True) if presenting else None,
             dbc.Container(
                 [
                     dbc.Alert(id=ERROR_ALERT, color="danger", is_open=False, dismissable=True),
@@ -68,7 +77,8 @@ def layout() -> html.Div:
                 ],
                 fluid=True,
             ),
-        ]
+        ],
+        className="presentation-mode" if presenting else None,
     )
 
 
@@ -80,7 +90,8 @@ def layout() -> html.Div:
     prevent_initial_call=True,
 )
 def open_child(_clicks, _submits, reference):
-    """Go to the timeline of the child whose reference was typed."""
+    """Go to the timeline of the child whose reference was typed, by pseudonym in presentation mode."""
     if not reference or not reference.strip():
         raise PreventUpdate
-    return child_path(reference)
+    found = services().store.find_children(current_scope(), reference)
+    return child_path(found.iloc[0]["reference"] if len(found) == 1 else reference)

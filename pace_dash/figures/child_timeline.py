@@ -74,6 +74,7 @@ class TimelineView:
     lanes: tuple[str, ...] = LANES
     axis: str = CALENDAR
     on_target: bool = True
+    large_type: bool = False  # for projection in presentation mode
 
 
 DEFAULT_VIEW = TimelineView()
@@ -201,12 +202,15 @@ def child_timeline(journey: ChildJourney, today: dt.date, view: TimelineView = D
     whole = [axis.at(first - pd.Timedelta(days=30)), axis.at(last + pd.Timedelta(days=45))]
     figure.update_layout(
         barmode="overlay",
-        height=170 + LANE_HEIGHT_PX * len(lanes),
+        height=170 + (LANE_HEIGHT_PX + (12 if view.large_type else 0)) * len(lanes),
         margin={"l": 250, "r": 70, "t": 70, "b": 40},
         plot_bgcolor="white",
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.08, "x": 0},
         hoverlabel={"align": "left"},
-        font={"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 13},
+        font={
+            "family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif",
+            "size": 17 if view.large_type else 13,
+        },
         uirevision=view.axis,
         clickmode="event",
     )

@@ -52,7 +52,10 @@ LANE_OPTIONS = [
 
 
 def _title(reference: str | None = None, **_kwargs) -> str:
-    return f"{reference} · Child timeline" if reference else "Child timeline"
+    # Titles stay in browser history: name the child only where the user may see references.
+    if reference and current_scope().identifiable:
+        return f"{reference.upper()} · Child timeline"
+    return "Child timeline"
 
 
 def layout(reference: str | None = None, authority: str | None = None, **_kwargs) -> html.Div:
@@ -111,8 +114,10 @@ def child_page(store: Store, scope: Scope, reference: str, authority: str | None
 def load_journey(store: Store, scope: Scope, child: pd.Series, today: dt.date) -> ChildJourney:
     """Read one child's events, periods and rules in scope and compute its journey."""
     ids = [int(child["child_id"])]
+    # The age axis marks birthdays, so it would give away the date of birth to an audience.
+    born = child["date_of_birth"] if scope.identifiable else None
     return build_child_journey(
-        store.events(scope, ids), store.periods(scope, ids), store.rules(scope), today, child["date_of_birth"]
+        store.events(scope, ids), store.periods(scope, ids), store.rules(scope), today, born
     )
 
 
@@ -234,7 +239,9 @@ def _timeline(store: Store, scope: Scope, child: pd.Series, today: dt.date) -> h
             _header(child, summary, journey, today),
             _quality_alert(flags),
             *_interactive_parts(
-                int(child["child_id"]), child_timeline(journey, today), _event_table(journey, flags)
+                int(child["child_id"]),
+                child_timeline(journey, today, TimelineView(large_type=not scope.identifiable)),
+                _event_table(journey, flags),
             ),
             html.P(
                 "Red hatched bars are time past a target; grey bars the time the target allows; hollow "
@@ -495,6 +502,7 @@ def redraw(lanes, axis, on_target, child_id):
         lanes=tuple(lane for lane in LANES if lane in (lanes or [])),
         axis=WEEKS if axis == WEEKS else CALENDAR,
         on_target=bool(on_target),
+        large_type=not current_scope().identifiable,
     )
     return child_timeline(journey, today, view)
 

@@ -7,6 +7,8 @@ from collections.abc import Iterable
 import pandas as pd
 from sqlalchemy import Engine, Select, func, null, or_, select
 
+from pace_dash.domain.pseudonyms import PREFIX as PSEUDONYM_PREFIX
+from pace_dash.domain.pseudonyms import pseudonyms
 from pace_dash.domain.rules import RULE_COLUMNS
 from pace_dash.store.schema import Child, DataVersion, Event, LocalAuthority, Period, TargetRule
 from pace_dash.store.scope import Scope
@@ -63,22 +65,31 @@ class Store:
         if child_ids is not None:
             statement = statement.where(Child.id.in_(list(child_ids)))
         statement = self._limit(statement, Child.la_id, scope).order_by(Child.id)
-        return _as_dates(self._frame(statement, CHILD_COLUMNS), "date_of_birth")
+        children = _as_dates(self._frame(statement, CHILD_COLUMNS), "date_of_birth")
+        if not scope.identifiable:
+            children["reference"] = pseudonyms(children["child_id"], scope.pseudonym_key).to_numpy()
+        return children
 
     def find_children(self, scope: Scope, reference: str, la_code: str | None = None) -> pd.DataFrame:
-        """Find children in scope by their exact case reference (ignoring case and spaces)."""
+        """Find children in scope by case reference, or by pseudonym in a scope that sees no references.
+
+        Matching ignores case and surrounding spaces.
+        """
         wanted = reference.strip().upper()
-        statement = (
-            select(Child.id)
-            .join(LocalAuthority, LocalAuthority.id == Child.la_id)
-            .where(Child.reference == wanted)
-        )
+        statement = select(Child.id).join(LocalAuthority, LocalAuthority.id == Child.la_id)
+        if scope.identifiable or not wanted.startswith(PSEUDONYM_PREFIX):
+            statement = statement.where(Child.reference == wanted)
         if la_code:
             statement = statement.where(LocalAuthority.code == la_code.strip().upper())
         statement = self._limit(statement, Child.la_id, scope)
         with self.engine.connect() as connection:
             ids = list(connection.execute(statement).scalars())
-        return self.children(scope, ids)
+        if scope.identifiable or not wanted.startswith(PSEUDONYM_PREFIX):
+            return self.children(scope, ids)
+        # A pseudonym cannot be looked up in SQL: make those of the candidates and compare.
+        candidates = pd.Series(ids, dtype="int64")
+        matching = candidates[(pseudonyms(candidates, scope.pseudonym_key) == wanted).to_numpy()]
+        return self.children(scope, matching.tolist())
 
     def events(self, scope: Scope, child_ids: Iterable[int] | None = None) -> pd.DataFrame:
         """Return the point events of the children in scope, ordered by child and date."""

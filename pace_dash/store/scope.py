@@ -11,6 +11,9 @@ class Scope:
 
     la_ids: frozenset[int] | None  # None: every authority
     see_names: bool = False
+    # False in presentation mode: case references become pseudonyms made with pseudonym_key.
+    identifiable: bool = True
+    pseudonym_key: bytes = b""
 
     @classmethod
     def everything(cls) -> Scope:
@@ -21,3 +24,8 @@ class Scope:
     def authorities(cls, *la_ids: int, see_names: bool = False) -> Scope:
         """Return a scope limited to the given authorities."""
         return cls(la_ids=frozenset(la_ids), see_names=see_names)
+
+    @classmethod
+    def presentation(cls, pseudonym_key: bytes, la_ids: frozenset[int] | None = None) -> Scope:
+        """Return a scope for showing journeys to an audience: no names, references or birth dates."""
+        return cls(la_ids=la_ids, see_names=False, identifiable=False, pseudonym_key=pseudonym_key)

@@ -147,7 +147,7 @@ def test_names_stay_hidden_from_a_scope_without_them(request_context):
     assert SAMPLE_NAME not in text_of(page)
 
 
-def test_search_goes_to_the_typed_reference_and_ignores_blanks():
+def test_search_goes_to_the_typed_reference_and_ignores_blanks(request_context):
     assert shell.open_child(1, None, " nth-0001 ") == f"/child/{SAMPLE_REFERENCE}"
     with pytest.raises(PreventUpdate):
         shell.open_child(1, None, "   ")
@@ -250,3 +250,18 @@ def test_panel_pack_export_sends_a_png_named_after_the_child(request_context):
     )
     assert sent["filename"] == f"panel-pack-{SAMPLE_REFERENCE}-{TODAY.isoformat()}.png"
     assert base64.b64decode(sent["content"]).startswith(b"\x89PNG")
+
+
+def test_presentation_scope_page_carries_no_name_reference_or_birth_date(request_context):
+    from pace_dash.pages import child
+
+    presenting = Scope.presentation(b"presentation key")
+    shown = services().store.find_children(presenting, SAMPLE_REFERENCE).iloc[0]["reference"]
+    page = child.child_page(services().store, presenting, shown, None, TODAY)
+    text = text_of(page)
+    assert shown in text
+    for secret in (SAMPLE_REFERENCE, SAMPLE_NAME, "2021-06-01", "1 Jun 2021"):
+        assert secret not in text
+    graph = find(page, child.GRAPH)
+    assert "xaxis2" not in graph.figure.layout.to_plotly_json()  # birthdays would give the birth date away
+    assert "5 years" in text

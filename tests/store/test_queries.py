@@ -10,6 +10,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from pace_dash.domain.pseudonyms import pseudonym
 from pace_dash.store.db import bump_data_version
 from pace_dash.store.queries import Store
 from pace_dash.store.schema import Child, Event, LocalAuthority, Period, TargetRule
@@ -117,3 +118,18 @@ def test_deleting_a_child_deletes_its_events_on_both_backends(engine):
         assert (
             session.scalar(select(func.count()).select_from(Event).where(Event.child_id == ids["ben"])) == 0
         )
+
+
+def test_presentation_scope_shows_pseudonyms_and_finds_by_either(engine):
+    ids = seed_two_authorities(engine)
+    store = Store(engine)
+    presenting = Scope.presentation(b"test key")
+    children = store.children(presenting)
+    assert children["name"].isna().all()
+    assert "NTH-1" not in set(children["reference"])
+    shown = children.set_index("child_id").loc[ids["amy"], "reference"]
+    assert shown == pseudonym(ids["amy"], b"test key")
+    assert store.find_children(presenting, shown.lower())["child_id"].tolist() == [ids["amy"]]
+    # A presenter who types the real reference is taken to the pseudonymous record.
+    assert store.find_children(presenting, "NTH-1")["reference"].tolist() == [shown]
+    assert store.find_children(presenting, "P-AAAA-AAAA").empty
