@@ -14,6 +14,7 @@ from dash.exceptions import PreventUpdate
 from pace_dash.components.cards import empty_state
 from pace_dash.components.shell import child_path
 from pace_dash.domain import catalogue, journeys
+from pace_dash.domain.comparison import compare_with_cohort
 from pace_dash.figures.child_timeline import (
     CALENDAR,
     LANES,
@@ -25,6 +26,7 @@ from pace_dash.figures.child_timeline import (
 )
 from pace_dash.figures.export import figure_image
 from pace_dash.figures.panel_pack import A4_WIDTH_PX, PackHeader, panel_pack
+from pace_dash.figures.siblings import siblings_timeline
 from pace_dash.store.queries import Store
 from pace_dash.store.scope import Scope
 from pace_dash.web import current_scope, services
@@ -249,7 +251,90 @@ def _timeline(store: Store, scope: Scope, child: pd.Series, today: dt.date) -> h
                 "milestone would have fallen had every step met its target. Click a mark for details.",
                 className="small text-muted mt-2",
             ),
+            _comparison(store, scope, child, journey, summary, today),
+            _siblings(store, scope, child, today),
         ]
+    )
+
+
+def _comparison(
+    store: Store, scope: Scope, child: pd.Series, journey: ChildJourney, summary: pd.DataFrame, today: dt.date
+) -> html.Div:
+    local = scope.narrowed_to(int(child["la_id"]))
+    cohort = journeys.evaluate(store.events(local), store.rules(local), today)
+    route = summary.iloc[0]["route"] if not summary.empty else None
+    if isinstance(route, str):
+        cohort = cohort[cohort["route"] == route]
+        who = f"children of {child['la_code']} on the {catalogue.ROUTES[route].lower()} route"
+    else:
+        who = f"all children of {child['la_code']} (no route recommended yet)"
+    compared = compare_with_cohort(journey.evaluation, cohort, journey.rules)
+    heading = html.H2("This child against the cohort", className="h5 mt-4")
+    if compared.empty:
+        return html.Div([heading, html.P("No completed steps to compare yet.", className="text-muted")])
+    rows = [
+        html.Tr(
+            [
+                html.Td(row.rule_label),
+                html.Td(f"{row.child_days:,} days", className="text-end"),
+                html.Td(f"{row.cohort_median:,.0f} days", className="text-end"),
+                html.Td(f"{row.target_days:,} days", className="text-end"),
+                html.Td(f"slower than {row.percentile}%", className="text-end"),
+                html.Td(f"{row.cohort_n:,}", className="text-end"),
+            ]
+        )
+        for row in compared.itertuples()
+    ]
+    header = html.Thead(
+        html.Tr(
+            [
+                html.Th("Step", scope="col"),
+                html.Th("This child", scope="col", className="text-end"),
+                html.Th("Cohort median", scope="col", className="text-end"),
+                html.Th("Target", scope="col", className="text-end"),
+                html.Th("Percentile", scope="col", className="text-end"),
+                html.Th("Children compared", scope="col", className="text-end"),
+            ]
+        )
+    )
+    return html.Div(
+        [
+            heading,
+            html.P(f"Each completed step, next to the same step for {who}.", className="small text-muted"),
+            dbc.Table([header, html.Tbody(rows)], size="sm", id="child-comparison", className="w-auto"),
+        ]
+    )
+
+
+def _siblings(store: Store, scope: Scope, child: pd.Series, today: dt.date) -> html.Div | None:
+    if not isinstance(child["sibling_group"], str):
+        return None
+    siblings = store.siblings(scope, int(child["child_id"]))
+    if len(siblings) < 2:
+        return None
+    ids = siblings["child_id"].tolist()
+    events = store.events(scope, ids)
+    evaluation = journeys.evaluate(events, store.rules(scope), today)
+    figure = siblings_timeline(
+        siblings,
+        journeys.summarise(events, evaluation, today),
+        journeys.stage_spans(events, today),
+        evaluation,
+        events,
+        today,
+    )
+    links = [
+        dcc.Link(row.reference, href=child_path(row.reference), className="me-3")
+        for row in siblings.itertuples()
+        if row.child_id != child["child_id"]
+    ]
+    return html.Div(
+        [
+            html.H2("Siblings", className="h5 mt-4"),
+            html.P(["Brothers and sisters in the same sibling group: ", *links], className="small"),
+            dcc.Graph(id="child-siblings-graph", figure=figure, config={"displaylogo": False}),
+        ],
+        id="child-siblings",
     )
 
 

@@ -70,6 +70,17 @@ class Store:
             children["reference"] = pseudonyms(children["child_id"], scope.pseudonym_key).to_numpy()
         return children
 
+    def siblings(self, scope: Scope, child_id: int) -> pd.DataFrame:
+        """Return the children in scope sharing a child's sibling group in its authority, itself included."""
+        me = select(Child.la_id, Child.sibling_group).where(Child.id == child_id).subquery()
+        statement = select(Child.id).join(
+            me, (Child.la_id == me.c.la_id) & (Child.sibling_group == me.c.sibling_group)
+        )
+        statement = self._limit(statement, Child.la_id, scope)
+        with self.engine.connect() as connection:
+            ids = list(connection.execute(statement).scalars())
+        return self.children(scope, ids)
+
     def find_children(self, scope: Scope, reference: str, la_code: str | None = None) -> pd.DataFrame:
         """Find children in scope by case reference, or by pseudonym in a scope that sees no references.
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,11 @@ class Scope:
     def authorities(cls, *la_ids: int, see_names: bool = False) -> Scope:
         """Return a scope limited to the given authorities."""
         return cls(la_ids=frozenset(la_ids), see_names=see_names)
+
+    def narrowed_to(self, la_id: int) -> Scope:
+        """Return this scope limited to one authority (seeing nothing if it was outside it)."""
+        allowed = frozenset({la_id}) if self.la_ids is None else self.la_ids & {la_id}
+        return replace(self, la_ids=allowed)
 
     @classmethod
     def presentation(cls, pseudonym_key: bytes, la_ids: frozenset[int] | None = None) -> Scope:

@@ -133,3 +133,21 @@ def test_presentation_scope_shows_pseudonyms_and_finds_by_either(engine):
     # A presenter who types the real reference is taken to the pseudonymous record.
     assert store.find_children(presenting, "NTH-1")["reference"].tolist() == [shown]
     assert store.find_children(presenting, "P-AAAA-AAAA").empty
+
+
+def test_siblings_share_a_group_within_one_authority_and_scope(engine):
+    ids = seed_two_authorities(engine)
+    with Session(engine) as session, session.begin():
+        for la_id, reference in ((ids["north"], "NTH-2"), (ids["north"], "NTH-3"), (ids["south"], "STH-2")):
+            session.add(
+                Child(
+                    la_id=la_id, reference=reference, sibling_group="SG-1", date_of_birth=dt.date(2020, 1, 1)
+                )
+            )
+        session.flush()
+        first = session.scalar(select(Child.id).where(Child.reference == "NTH-2"))
+    store = Store(engine)
+    # The same label in another authority is another family.
+    assert store.siblings(Scope.everything(), first)["reference"].tolist() == ["NTH-2", "NTH-3"]
+    assert store.siblings(Scope.authorities(ids["south"]), first).empty
+    assert store.siblings(Scope.everything(), ids["amy"]).empty  # no group, no siblings
