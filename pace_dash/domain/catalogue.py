@@ -155,7 +155,7 @@ CEASED_STAGE = "Ceased to be looked after"
 OVERDUE_COLOUR = "#D55E00"
 OVERDUE_OUTLINE = "#6B2F00"
 OVERDUE_PATTERN = "/"
-WITHIN_TARGET_COLOUR = "#D9D9D9"
+WITHIN_TARGET_COLOUR = "#E5E5E5"
 DUE_MARKER_COLOUR = "#B2182B"
 MILESTONE_COLOUR = "#222222"
 TODAY_COLOUR = "#444444"
@@ -197,3 +197,20 @@ def category_colour(lane: str, category: str) -> str:
     """Return the colour of a placement or legal-status category."""
     found = PERIOD_LANES.get(lane, {}).get(category)
     return found.colour if found else "#999999"
+
+
+def _relative_luminance(colour: str) -> float:
+    channels = [int(colour.lstrip("#")[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast_ratio(first: str, second: str) -> float:
+    """Return the WCAG 2 contrast ratio of two #RRGGBB colours (1 to 21)."""
+    lighter, darker = sorted((_relative_luminance(first), _relative_luminance(second)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def text_colour_on(background: str) -> str:
+    """Return black or white, whichever reads better on a background colour."""
+    return max(("#000000", "#FFFFFF"), key=lambda text: contrast_ratio(text, background))

@@ -117,7 +117,13 @@ def _bars(axis: _Axis, frame: pd.DataFrame, *, y, colours, text, hover, name, wi
         text=text,
         textposition="inside",
         insidetextanchor="start",
-        textfont={"size": 11},
+        # Black or white per bar, whichever meets WCAG contrast on that bar's colour.
+        textfont={
+            "size": 11,
+            "color": [catalogue.text_colour_on(c) for c in colours]
+            if isinstance(colours, list)
+            else catalogue.text_colour_on(colours),
+        },
         hovertext=hover,
         hoverinfo="text",
         **extra,
