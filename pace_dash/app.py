@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import functools
 import importlib
 import logging
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from pace_dash.components import shell
 from pace_dash.domain.rules import load_rules_file
+from pace_dash.figures.export import ImageExporter
 from pace_dash.settings import PROJECT_ROOT, TARGETS_FILE, Settings, load_settings
 from pace_dash.store.db import create_schema, load_default_rules, make_engine
 from pace_dash.store.queries import Store
@@ -59,7 +61,9 @@ def create_app(settings: Settings | None = None) -> Dash:
     )
     for module in PAGE_MODULES:
         importlib.import_module(module)
-    app.server.extensions[EXTENSION_KEY] = Services(settings=settings, store=store)
+    exporter = ImageExporter()
+    atexit.register(exporter.close)
+    app.server.extensions[EXTENSION_KEY] = Services(settings=settings, store=store, exporter=exporter)
     app.layout = functools.partial(shell.layout, presenting=settings.presentation)
 
     @app.server.errorhandler(500)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import flask
 
+from pace_dash.figures.export import ImageExporter
 from pace_dash.settings import Settings
 from pace_dash.store.queries import Store
 from pace_dash.store.scope import Scope
@@ -19,6 +20,7 @@ class Services:
 
     settings: Settings
     store: Store
+    exporter: ImageExporter  # one kept-running browser for the images of this process
 
 
 def services() -> Services:

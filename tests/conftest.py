@@ -5,14 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import os
 
+import plotly.graph_objects as go
 import pytest
 from sqlalchemy.orm import Session
 
 from pace_dash.app import create_app
 from pace_dash.domain.rules import load_rules_file
+from pace_dash.figures.export import ImageExporter, figure_image
 from pace_dash.settings import TARGETS_FILE, Settings
 from pace_dash.store.db import bump_data_version, create_schema, drop_schema, load_default_rules, make_engine
 from pace_dash.store.schema import Child, Event, LocalAuthority, Period
+from pace_dash.web import EXTENSION_KEY
 
 # Every test that needs a date uses the sample's TODAY, so known answers stay known.
 from tests.figures.sample import EVENT_ROWS, PERIOD_ROWS, TODAY
@@ -98,10 +101,21 @@ def seed_known_children(engine) -> None:
 
 
 @pytest.fixture(scope="session")
+def image_exporter():
+    """Yield one kept-running export browser for the test session."""
+    exporter = ImageExporter()
+    yield exporter
+    exporter.close()
+
+
+@pytest.fixture(scope="session")
 def dash_app(tmp_path_factory):
     """Build the one app of the test session on a SQLite file holding the known children."""
 
     settings = Settings(database_url=f"sqlite:///{tmp_path_factory.mktemp('app') / 'app.db'}", today=TODAY)
     app = create_app(settings)
     seed_known_children(make_engine(settings.database_url))
+    # dash_duo stops its server by killing every thread started after the server, which would
+    # take the export browser's threads with it: start them first, so they serve every test.
+    figure_image(go.Figure(), "png", 10, exporter=app.server.extensions[EXTENSION_KEY].exporter)
     return app

@@ -683,8 +683,7 @@ def export_panel_pack(_pdf, _png, child_id):
     today = context.settings.effective_today()
     journey = load_journey(context.store, scope, child, today)
     image_format = "pdf" if ctx.triggered_id == EXPORT_PDF else "png"
-    image = figure_image(
-        panel_pack(journey, pack_header(child, journey, today), today), image_format, A4_WIDTH_PX
-    )
+    pack = panel_pack(journey, pack_header(child, journey, today), today)
+    image = figure_image(pack, image_format, A4_WIDTH_PX, exporter=context.exporter)
     filename = f"panel-pack-{child['reference']}-{today.isoformat()}.{image_format}"
     return dcc.send_bytes(image, filename)

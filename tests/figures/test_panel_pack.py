@@ -63,9 +63,9 @@ def test_pack_header_gives_the_facts_a_panel_needs(pack):
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
-def test_png_pack_is_not_blank_and_its_bars_sit_at_their_dates(pack):
+def test_png_pack_is_not_blank_and_its_bars_sit_at_their_dates(pack, image_exporter):
     figure, _ = pack
-    png = figure_image(figure, "png", A4_WIDTH_PX)
+    png = figure_image(figure, "png", A4_WIDTH_PX, exporter=image_exporter)
     image = Image.open(io.BytesIO(png)).convert("RGB")
     scale = image.width / A4_WIDTH_PX
     pixels = np.asarray(image).astype(int)
@@ -82,8 +82,8 @@ def test_png_pack_is_not_blank_and_its_bars_sit_at_their_dates(pack):
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
-def test_pdf_pack_is_a_pdf(pack):
+def test_pdf_pack_is_a_pdf(pack, image_exporter):
     figure, _ = pack
-    pdf = figure_image(figure, "pdf", A4_WIDTH_PX)
+    pdf = figure_image(figure, "pdf", A4_WIDTH_PX, exporter=image_exporter)
     assert pdf.startswith(b"%PDF")
     assert len(pdf) > 10_000
