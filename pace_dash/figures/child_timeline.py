@@ -203,8 +203,12 @@ def child_timeline(journey: ChildJourney, today: dt.date, view: TimelineView = D
         or [today_ts]
     )
     waiting = applicable[applicable["status"].isin(["open", "overdue"])]
-    # Show the due dates still ahead, so every hollow marker is on the chart.
-    last = max(today_ts, waiting["due_date"].max() if not waiting.empty else today_ts)
+    # A journey still open runs to today and shows the due dates ahead, so every hollow marker is
+    # on the chart; a closed one ends where its last event or period does.
+    ceased = events.loc[events["code"] == "ceased", "on_date"]
+    closed = not starts.empty and bool((ceased >= starts.max()).any())
+    ends = [events["on_date"].max(), journey.periods["end_date"].max(), waiting["due_date"].max()]
+    last = max([day for day in ends if pd.notna(day)] + ([] if closed else [today_ts]) or [today_ts])
     whole = [axis.at(first - pd.Timedelta(days=30)), axis.at(last + pd.Timedelta(days=45))]
     figure.update_layout(
         barmode="overlay",

@@ -200,6 +200,13 @@ def _interactive_parts(child_id: int | None, figure=None, table=None) -> list:
             ),
             delay_show=300,
         ),
+        html.P(
+            "Red hatched bars are time past a target; grey bars the time the target allows; hollow "
+            "circles the due dates of milestones not reached yet; grey open diamonds where each "
+            "milestone would have fallen had every step met its target. Click a mark for details.",
+            className="small text-muted mt-2",
+            hidden=child_id is None,
+        ),
         dbc.Offcanvas(
             html.Div(id=SIDE_PANEL_BODY),
             id=SIDE_PANEL,
@@ -244,12 +251,6 @@ def _timeline(store: Store, scope: Scope, child: pd.Series, today: dt.date) -> h
                 int(child["child_id"]),
                 child_timeline(journey, today, TimelineView(large_type=not scope.identifiable)),
                 _event_table(journey, flags),
-            ),
-            html.P(
-                "Red hatched bars are time past a target; grey bars the time the target allows; hollow "
-                "circles the due dates of milestones not reached yet; grey open diamonds where each "
-                "milestone would have fallen had every step met its target. Click a mark for details.",
-                className="small text-muted mt-2",
             ),
             _comparison(store, scope, child, journey, summary, today),
             _siblings(store, scope, child, today),

@@ -258,3 +258,29 @@ def test_clickable_marks_carry_what_the_side_panel_needs():
     assert [list(point) for point in trace(figure, MILESTONE_TRACE).customdata] == [
         ["event", n] for n in (1, 2, 3, 4)
     ]
+
+
+def test_a_closed_journey_ends_where_it_ended_not_today():
+    events = pd.concat(
+        [
+            sample_events(),
+            pd.DataFrame(
+                {
+                    "event_id": [100, 101],
+                    "child_id": 1,
+                    "la_id": 1,
+                    "code": ["panel", "ceased"],
+                    "on_date": pd.to_datetime(["2025-10-01", "2025-12-01"]).as_unit("ns"),
+                    "attribute": [None, "adoption"],
+                    "note": None,
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    periods = sample_periods().assign(
+        end_date=lambda frame: frame["end_date"].fillna(pd.Timestamp("2025-12-01"))
+    )
+    figure, _ = build(events=events, periods=periods)
+    # The last date is the day the child ceased to be looked after; the chart adds 45 days.
+    assert figure.layout.xaxis.range[1] == "2026-01-15"
