@@ -84,6 +84,13 @@ def main() -> None:
             DOCS / "child-timeline.png",
         )
         shoot(driver, f"{base}/", "#most-overdue", DOCS / "overview.png")
+        # Strathcairn's quarterly median weeks to the recommendation: the shift after its PACE start.
+        shoot(
+            driver,
+            f"{base}/qi?authority=STC&measure=median_quarter",
+            "#qi-graph .scatterlayer",
+            DOCS / "run-chart.png",
+        )
     finally:
         driver.quit()
         server.shutdown()

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 PAGE_MODULES = (
     "pace_dash.pages.home",
     "pace_dash.pages.child",
+    "pace_dash.pages.qi",
     "pace_dash.pages.not_found_404",
 )
 FRIENDLY_ERROR = "Something went wrong while updating this view. It has been logged; please try again."

@@ -41,7 +41,12 @@ def layout(presenting: bool = False) -> html.Div:
         dbc.Container(
             [
                 dcc.Link("PACE child timelines", href="/", className="navbar-brand text-white"),
-                dbc.Nav([dbc.NavItem(dcc.Link("Overview", href="/", className="nav-link text-white"))]),
+                dbc.Nav(
+                    [
+                        dbc.NavItem(dcc.Link("Overview", href="/", className="nav-link text-white")),
+                        dbc.NavItem(dcc.Link("Run charts", href="/qi", className="nav-link text-white")),
+                    ]
+                ),
                 html.Div(search, role="search", className="ms-auto"),
             ],
             fluid=True,

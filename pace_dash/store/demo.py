@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from pace_dash.domain.catalogue import EVENTS
 from pace_dash.domain.rules import RULE_COLUMNS
 from pace_dash.store.db import bump_data_version, create_schema, load_default_rules
-from pace_dash.store.schema import Annotation, Child, Event, LocalAuthority, Period, TargetRule
+from pace_dash.store.schema import Aim, Annotation, Child, Event, LocalAuthority, Period, TargetRule
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ class DemoData:
     periods: pd.DataFrame
     rule_overrides: pd.DataFrame
     annotations: pd.DataFrame
+    aims: pd.DataFrame
 
 
 @dataclass(frozen=True)
@@ -164,6 +165,30 @@ ANNOTATIONS: tuple[tuple[str, dt.date, str, str], ...] = (
     (IMPROVING_CODE, LEGAL_ADVICE_PDSA, "pdsa", "Legal advice before the permanence planning review"),
     (LODGE_AIM_CODE, LODGE_AIM_DATE, "note", "Local aim: lodge in court within 8 weeks of the ADM decision"),
 )
+# Aims as PACE sites stated them: X% of children reach milestone M within its target by date D.
+AIMS: tuple[tuple[str, str, int, dt.date, str], ...] = (
+    (
+        IMPROVING_CODE,
+        "permanence_recommendation",
+        90,
+        dt.date(2018, 12, 31),
+        "90% of children accommodated get a permanence recommendation within 26 weeks by December 2018",
+    ),
+    (
+        IMPROVING_CODE,
+        "first_review",
+        95,
+        dt.date(2018, 6, 30),
+        "95% of children accommodated have their first LAC review within 6 weeks by June 2018",
+    ),
+    (
+        LODGE_AIM_CODE,
+        "lodge_in_court",
+        80,
+        dt.date(2020, 3, 31),
+        "80% of petitions lodged in court within 8 weeks of the ADM decision by March 2020",
+    ),
+)
 
 NAT = np.datetime64("NaT", "D")
 
@@ -192,6 +217,7 @@ def generate_demo(children: int, seed: int, today: dt.date) -> DemoData:
         periods=_periods_frame(rng, episodes),
         rule_overrides=_rule_overrides_frame(),
         annotations=_annotations_frame(today),
+        aims=_aims_frame(),
     )
 
 
@@ -692,6 +718,19 @@ def _annotations_frame(today: dt.date) -> pd.DataFrame:
     return frame
 
 
+def _aims_frame() -> pd.DataFrame:
+    ids = {authority.code: number for number, authority in enumerate(AUTHORITIES, start=1)}
+    frame = pd.DataFrame(
+        [
+            {"la_id": ids[code], "rule_key": rule_key, "percent": percent, "by_date": by_date, "label": label}
+            for code, rule_key, percent, by_date, label in AIMS
+        ],
+        columns=["la_id", "rule_key", "percent", "by_date", "label"],
+    )
+    frame["by_date"] = pd.to_datetime(frame["by_date"]).astype("datetime64[ns]")
+    return frame
+
+
 # --- writing -----------------------------------------------------------------------------------
 
 
@@ -731,6 +770,7 @@ def write_demo(engine: Engine, data: DemoData) -> None:
         _insert(session, TargetRule, overrides[new])
         annotations = data.annotations.drop(columns="id")
         _insert(session, Annotation, annotations.assign(la_id=annotations["la_id"].map(la_ids)))
+        _insert(session, Aim, data.aims.assign(la_id=data.aims["la_id"].map(la_ids)))
         bump_data_version(session)
 
 

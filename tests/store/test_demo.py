@@ -23,7 +23,7 @@ from pace_dash.store.demo import (
     write_demo,
 )
 from pace_dash.store.queries import Store
-from pace_dash.store.schema import Annotation, Child, Event, LocalAuthority, Period, TargetRule
+from pace_dash.store.schema import Aim, Annotation, Child, Event, LocalAuthority, Period, TargetRule
 from pace_dash.store.scope import Scope
 from tests.conftest import TARGETS_FILE, TODAY
 
@@ -60,7 +60,7 @@ def _counts(engine) -> dict[str, int]:
     with Session(engine) as session:
         return {
             model.__tablename__: session.scalar(select(func.count()).select_from(model))
-            for model in (LocalAuthority, Child, Event, Period, TargetRule, Annotation)
+            for model in (LocalAuthority, Child, Event, Period, TargetRule, Annotation, Aim)
         }
 
 
@@ -69,7 +69,7 @@ def _counts(engine) -> dict[str, int]:
 
 def test_same_inputs_give_the_same_data_and_another_seed_does_not(demo):
     again = generate_demo(CHILDREN, SEED, TODAY)
-    for name in ("authorities", "children", "events", "periods", "rule_overrides", "annotations"):
+    for name in ("authorities", "children", "events", "periods", "rule_overrides", "annotations", "aims"):
         pd.testing.assert_frame_equal(getattr(demo, name), getattr(again, name))
     other = generate_demo(CHILDREN, SEED + 1, TODAY)
     assert len(other.children) == CHILDREN
@@ -301,6 +301,19 @@ def test_annotations_mark_the_change_at_the_improving_authority(demo):
     assert set(annotations["kind"]) <= {"change", "pdsa", "note"}
 
 
+def test_aims_are_stated_as_pace_sites_stated_them(demo):
+    aims = demo.aims
+    ids = demo.authorities.set_index("code")["id"]
+    improving = aims[aims["la_id"] == ids[IMPROVING_CODE]].set_index("rule_key")
+    assert improving.loc["permanence_recommendation", "percent"] == 90
+    assert improving.loc["permanence_recommendation", "by_date"] == pd.Timestamp("2018-12-31")
+    assert "within 26 weeks by December 2018" in improving.loc["permanence_recommendation", "label"]
+    rule_keys = set(load_rules_file(TARGETS_FILE)["key"])
+    assert set(aims["rule_key"]) <= rule_keys
+    assert aims["percent"].between(1, 100).all()
+    assert (aims.groupby("la_id").size() <= 4).all()  # PACE's four aims per authority
+
+
 def test_notes_are_few_and_never_personal(demo):
     notes = pd.concat([demo.events["note"], demo.periods["note"]]).dropna()
     assert 0 < len(notes) < 0.1 * (len(demo.events) + len(demo.periods))
@@ -338,6 +351,7 @@ def test_install_demo_writes_everything_it_generated(engine):
     codes = store.authorities(everything).set_index("la_id")["code"]
     assert codes[overrides.set_index("key").loc["two_week_review", "la_id"]] == IMPROVING_CODE
     assert _counts(engine)["annotation"] == len(data.annotations)
+    assert _counts(engine)["aim"] == len(data.aims) > 0
     open_periods = store.periods(everything)["end_date"].isna().sum()
     assert open_periods == data.periods["end_date"].isna().sum()
 
