@@ -43,9 +43,11 @@ format: $(VENV)/.dev-installed
 demo: $(VENV)/.runtime-installed
 	$(BIN)/python -m pace_dash demo --replace
 
-# Measure the journey engine's speed against its baseline (prints a table; not part of the tests).
-bench: $(VENV)/.runtime-installed
+# Measure the journey engine's speed, and the cohort timeline's against px.timeline in headless
+# Chromium (prints tables; not part of the tests). The second needs dash[testing]'s selenium.
+bench: $(VENV)/.dev-installed
 	$(BIN)/python -m benchmarks.journeys
+	$(BIN)/python -m benchmarks.cohort
 
 # Remove the virtual environment, caches and the demo database.
 clean:
@@ -55,3 +57,4 @@ clean:
 screenshots: $(VENV)/.dev-installed
 	$(BIN)/python -m pace_dash demo --if-empty
 	PYTHONPATH=. $(BIN)/python docs/screenshots.py
+	PACE_PRESENTATION=true PYTHONPATH=. $(BIN)/python docs/screenshots.py

@@ -19,14 +19,15 @@ from werkzeug.serving import make_server
 
 from pace_dash.app import create_app
 from pace_dash.domain import journeys
+from pace_dash.domain.pseudonyms import pseudonym
 from pace_dash.settings import load_settings
 from pace_dash.store.scope import Scope
 
 DOCS = Path(__file__).resolve().parent
 
 
-def illustrative_child(app) -> str:
-    """Return the reference of an open adoption-route child, 1 to 3 years in, late on several rules."""
+def illustrative_child(app) -> int:
+    """Return the id of an open adoption-route child, 1 to 3 years in, late on several rules."""
     context = app.server.extensions["pace_dash"]
     scope = Scope.everything()
     today = context.settings.effective_today()
@@ -41,8 +42,7 @@ def illustrative_child(app) -> str:
         & (summary["overdue_rules"] > 0)
     ].merge(delays.rename("delayed_rules"), left_on="child_id", right_index=True)
     chosen = candidates.sort_values(["delayed_rules", "child_id"], ascending=[False, True]).iloc[0]
-    children = context.store.children(scope, [int(chosen["child_id"])])
-    return str(children.iloc[0]["reference"])
+    return int(chosen["child_id"])
 
 
 def shoot(driver, url: str, wait_for: str, path: Path) -> None:
@@ -75,8 +75,21 @@ def main() -> None:
         options.add_argument(flag)
     driver = webdriver.Chrome(options=options)
     try:
-        reference = illustrative_child(app)
+        child_id = illustrative_child(app)
         base = f"http://127.0.0.1:{port}"
+        settings = app.server.extensions["pace_dash"].settings
+        if settings.presentation:
+            # Run again with PACE_PRESENTATION=true (one app per process): the same child by pseudonym.
+            shown = pseudonym(child_id, settings.secret_key)
+            shoot(
+                driver, f"{base}/child/{shown}", "#child-timeline-graph .barlayer", DOCS / "presentation.png"
+            )
+            return
+        reference = (
+            app.server.extensions["pace_dash"]
+            .store.children(Scope.everything(), [child_id])
+            .iloc[0]["reference"]
+        )
         shoot(
             driver,
             f"{base}/child/{reference}",
