@@ -104,6 +104,11 @@ def main() -> None:
             "#qi-graph .scatterlayer",
             DOCS / "run-chart.png",
         )
+        # The cohort explorer: every demo child's journey aligned on the day accommodated. A first
+        # visit loads the filter bar's controls, which arrive after the chart is drawn.
+        driver.set_window_size(1400, 1500)
+        shoot(driver, f"{base}/cohort", "#cohort-filter-authority", DOCS / "cohort.png")
+        shoot(driver, f"{base}/cohort", "#cohort-timeline-graph .gl-container", DOCS / "cohort.png")
     finally:
         driver.quit()
         server.shutdown()

@@ -27,6 +27,8 @@ PAGE_MODULES = (
     "pace_dash.pages.home",
     "pace_dash.pages.child",
     "pace_dash.pages.qi",
+    "pace_dash.pages.cohort",
+    "pace_dash.pages.watchlist",
     "pace_dash.pages.not_found_404",
 )
 FRIENDLY_ERROR = "Something went wrong while updating this view. It has been logged; please try again."

@@ -13,6 +13,7 @@ URL = "shell-url"
 SEARCH_INPUT = "shell-child-search"
 SEARCH_BUTTON = "shell-child-search-button"
 ERROR_ALERT = "shell-error-alert"
+NAV_LINK = "nav-link text-white"
 
 
 def child_path(reference: str) -> str:
@@ -45,6 +46,8 @@ def layout(presenting: bool = False) -> html.Div:
                     [
                         dbc.NavItem(dcc.Link("Overview", href="/", className="nav-link text-white")),
                         dbc.NavItem(dcc.Link("Run charts", href="/qi", className="nav-link text-white")),
+                        dbc.NavItem(dcc.Link("Cohort explorer", href="/cohort", className=NAV_LINK)),
+                        dbc.NavItem(dcc.Link("Drift watch list", href="/watchlist", className=NAV_LINK)),
                     ]
                 ),
                 html.Div(search, role="search", className="ms-auto"),
