@@ -29,7 +29,7 @@ from pace_dash.figures.panel_pack import A4_WIDTH_PX, PackHeader, panel_pack
 from pace_dash.figures.siblings import siblings_timeline
 from pace_dash.store.queries import Store
 from pace_dash.store.scope import Scope
-from pace_dash.web import current_scope, services
+from pace_dash.web import Services, current_scope, services
 
 GRAPH = "child-timeline-graph"
 HEADER = "child-header"
@@ -560,7 +560,7 @@ def _definition(term: str, value: str) -> html.Div:
     return html.Div([html.Div(term, className="small text-muted"), html.Div(value, className="mb-2")])
 
 
-def _journey_in_scope(child_id: int | None) -> tuple[ChildJourney, dt.date]:
+def _child_in_scope(child_id: int | None) -> tuple[pd.Series, Services, Scope]:
     # The id comes from the browser: the server-side scope decides whether this user may see it.
     if child_id is None:
         raise PreventUpdate
@@ -569,8 +569,13 @@ def _journey_in_scope(child_id: int | None) -> tuple[ChildJourney, dt.date]:
     children = context.store.children(scope, [int(child_id)])
     if children.empty:
         raise PreventUpdate
+    return children.iloc[0], context, scope
+
+
+def _journey_in_scope(child_id: int | None) -> tuple[ChildJourney, dt.date]:
+    child, context, scope = _child_in_scope(child_id)
     today = context.settings.effective_today()
-    return load_journey(context.store, scope, children.iloc[0], today), today
+    return load_journey(context.store, scope, child, today), today
 
 
 @callback(
@@ -673,14 +678,7 @@ def pack_header(child: pd.Series, journey: ChildJourney, today: dt.date) -> Pack
 )
 def export_panel_pack(_pdf, _png, child_id):
     """Send the panel pack as an A4 landscape PDF or a PNG."""
-    if child_id is None:
-        raise PreventUpdate
-    context = services()
-    scope = current_scope()
-    children = context.store.children(scope, [int(child_id)])
-    if children.empty:
-        raise PreventUpdate
-    child = children.iloc[0]
+    child, context, scope = _child_in_scope(child_id)
     today = context.settings.effective_today()
     journey = load_journey(context.store, scope, child, today)
     image_format = "pdf" if ctx.triggered_id == EXPORT_PDF else "png"

@@ -15,7 +15,7 @@ import pandas as pd
 from dash import Input, Output, State, callback, clientside_callback, dcc, html
 from dash.exceptions import PreventUpdate
 
-from pace_dash.components.cards import empty_state
+from pace_dash.components.cards import counted_heading, empty_state
 from pace_dash.components.filters import (
     Choices,
     FilterIds,
@@ -153,16 +153,7 @@ def layout(**query) -> html.Div:
     return html.Div(
         [
             dcc.Location(id=NAVIGATE, refresh="callback-nav"),
-            html.Div(
-                [
-                    html.H1("Cohort explorer", className="h3 mb-0"),
-                    html.Span(
-                        id=COUNT, className="badge text-bg-secondary ms-3 fs-6", **{"aria-live": "polite"}
-                    ),
-                    html.A("Link to this view", id=SHARE_LINK, href=PATH, className="ms-auto small"),
-                ],
-                className="d-flex align-items-center mb-2",
-            ),
+            counted_heading("Cohort explorer", COUNT, SHARE_LINK, PATH),
             html.P(
                 "Many children's journeys at once: where time is lost, and how groups compare. "
                 "Each child counts once, with their latest episode of care.",

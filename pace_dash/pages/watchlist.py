@@ -10,6 +10,7 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
 
+from pace_dash.components.cards import counted_heading
 from pace_dash.components.filters import (
     Choices,
     FilterIds,
@@ -67,16 +68,7 @@ def layout(**query) -> html.Div:
     chosen = filter_from_query(query, choices)
     return html.Div(
         [
-            html.Div(
-                [
-                    html.H1("Drift watch list", className="h3 mb-0"),
-                    html.Span(
-                        id=COUNT, className="badge text-bg-secondary ms-3 fs-6", **{"aria-live": "polite"}
-                    ),
-                    html.A("Link to this view", id=SHARE_LINK, href=PATH, className="ms-auto small"),
-                ],
-                className="d-flex align-items-center mb-2",
-            ),
+            counted_heading("Drift watch list", COUNT, SHARE_LINK, PATH),
             html.P(
                 "Children looked after now with a milestone overdue, or due within the days chosen: most "
                 "overdue first. Open a child's timeline from the first column.",
