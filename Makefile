@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format demo bench screenshots clean
+.PHONY: run serve test lint format demo bench screenshots clean
 
 # Create .venv and install the pinned runtime packages; redone when requirements.txt changes.
 $(VENV)/.runtime-installed: requirements.txt
@@ -38,6 +38,12 @@ lint: $(VENV)/.dev-installed
 format: $(VENV)/.dev-installed
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# Serve with gunicorn: PACE_WORKERS worker processes (default 3) behind PACE_HOST:PACE_PORT, the app
+# built once before forking (settings in gunicorn.conf.py); loads the demo data the first time.
+serve: $(VENV)/.runtime-installed
+	$(BIN)/python -m pace_dash demo --if-empty
+	$(BIN)/gunicorn -c gunicorn.conf.py app:server
 
 # Replace the database with a fresh demo data set (PACE_DEMO_CHILDREN children, default 2,000).
 demo: $(VENV)/.runtime-installed

@@ -10,6 +10,7 @@ import logging
 import dash
 import flask
 from dash import Dash
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from pace_dash.components import shell
@@ -22,6 +23,7 @@ from pace_dash.web import EXTENSION_KEY, Services
 
 log = logging.getLogger(__name__)
 
+HEALTH_PATH = "/healthz"
 # Page modules, imported once the app exists because dash.register_page needs it.
 PAGE_MODULES = (
     "pace_dash.pages.home",
@@ -32,21 +34,33 @@ PAGE_MODULES = (
     "pace_dash.pages.not_found_404",
 )
 FRIENDLY_ERROR = "Something went wrong while updating this view. It has been logged; please try again."
+DATA_UNAVAILABLE = (
+    "The data is unavailable just now: the database is not answering. This page will work again as soon "
+    "as it does; try again in a minute."
+)
 
 
 def prepare_database(settings: Settings) -> Store:
-    """Create the schema and default rules where missing, and return the store."""
+    """Create the schema and default rules where missing, and return the store.
+
+    A database that cannot be reached does not stop the app: it starts, its health check says
+    the data is unavailable, and pages say so until the database answers.
+    """
     engine = make_engine(settings.database_url)
-    create_schema(engine)
-    with Session(engine) as session, session.begin():
-        load_default_rules(session, load_rules_file(TARGETS_FILE))
+    try:
+        create_schema(engine)
+        with Session(engine) as session, session.begin():
+            load_default_rules(session, load_rules_file(TARGETS_FILE))
+    except OperationalError:
+        log.error("the database cannot be reached at start-up; serving with the data unavailable")
     return Store(engine)
 
 
 def _report_callback_error(error: Exception) -> None:
     # The details go to the log; the user sees a plain message, never a traceback.
     log.error("callback failed", exc_info=error)
-    dash.set_props(shell.ERROR_ALERT, {"children": FRIENDLY_ERROR, "is_open": True})
+    message = DATA_UNAVAILABLE if isinstance(error, OperationalError) else FRIENDLY_ERROR
+    dash.set_props(shell.ERROR_ALERT, {"children": message, "is_open": True})
 
 
 def create_app(settings: Settings | None = None) -> Dash:
@@ -73,5 +87,12 @@ def create_app(settings: Settings | None = None) -> Dash:
     def _server_error(_error):
         log.exception("request failed")
         return flask.Response(FRIENDLY_ERROR, status=500, mimetype="text/plain")
+
+    @app.server.route(HEALTH_PATH)
+    def _health():
+        # For a load balancer or monitor: 200 while the database answers, 503 while it does not.
+        if store.available():
+            return flask.jsonify(status="ok", data_version=store.data_version())
+        return flask.jsonify(status="unavailable"), 503
 
     return app

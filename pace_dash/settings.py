@@ -31,6 +31,7 @@ class Settings:
     debug: bool = False
     presentation: bool = False
     secret_key: bytes = b""
+    workers: int = 3
 
     def effective_today(self) -> dt.date:
         """Return the fixed demo date when set, else the real date."""
@@ -83,4 +84,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         presentation=_parse_bool("PACE_PRESENTATION", env.get("PACE_PRESENTATION", "false")),
         # Without a configured key each process makes its own, so pseudonyms last as long as it runs.
         secret_key=env.get("PACE_SECRET_KEY", "").encode() or secrets.token_bytes(32),
+        workers=_parse_int("PACE_WORKERS", env.get("PACE_WORKERS", str(defaults.workers))),
     )

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import flask
+import pandas as pd
+from sqlalchemy.exc import OperationalError
 
+from pace_dash.domain.rules import RULE_COLUMNS
 from pace_dash.figures.export import ImageExporter
 from pace_dash.settings import Settings
 from pace_dash.store.queries import Store
 from pace_dash.store.scope import Scope
+
+log = logging.getLogger(__name__)
 
 EXTENSION_KEY = "pace_dash"
 
@@ -39,3 +45,17 @@ def current_scope() -> Scope:
     if settings.presentation:
         return Scope.presentation(settings.secret_key)
     return Scope.everything()
+
+
+def choice_lists(store: Store, scope: Scope) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return the authorities and rules in scope for a page's controls; empty while the data is unavailable.
+
+    Dash also builds every page's layout on the first request to check callback ids, which must
+    not fail because the database is down: the page's callbacks say so instead.
+    """
+    try:
+        return store.authorities(scope), store.rules(scope)
+    except OperationalError:
+        log.warning("the database is unavailable; page controls left empty")
+        rules = pd.DataFrame(columns=["la_id", *RULE_COLUMNS]).astype({"active": bool})
+        return pd.DataFrame(columns=["la_id", "code", "name"]), rules

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import plotly.graph_objects as go
 import pytest
@@ -12,7 +18,7 @@ from sqlalchemy.orm import Session
 from pace_dash.app import create_app
 from pace_dash.domain.rules import load_rules_file
 from pace_dash.figures.export import ImageExporter, figure_image
-from pace_dash.settings import TARGETS_FILE, Settings
+from pace_dash.settings import PROJECT_ROOT, TARGETS_FILE, Settings
 from pace_dash.store.db import bump_data_version, create_schema, drop_schema, load_default_rules, make_engine
 from pace_dash.store.schema import Child, Event, LocalAuthority, Period
 from pace_dash.web import EXTENSION_KEY
@@ -119,3 +125,39 @@ def dash_app(tmp_path_factory):
     # take the export browser's threads with it: start them first, so they serve every test.
     figure_image(go.Figure(), "png", 10, exporter=app.server.extensions[EXTENSION_KEY].exporter)
     return app
+
+
+def free_port() -> int:
+    """Return a loopback port nothing listens on, so parallel test runs never collide."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serving(environment: dict[str, str], log: Path):
+    """Run `python -m pace_dash serve` in its own process (so its own app) and yield its address."""
+    port = free_port()
+    settings = {**os.environ, "PACE_PORT": str(port), "PACE_TODAY": TODAY.isoformat(), **environment}
+    with log.open("w") as output:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "pace_dash", "serve"],
+            cwd=PROJECT_ROOT,
+            env=settings,
+            stdout=output,
+            stderr=output,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            pytest.fail(f"the server did not start: {log.read_text()[-2000:]}")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -32,7 +32,7 @@ from pace_dash.figures.cohort_timeline import cohort_timeline
 from pace_dash.store import qi as qi_store
 from pace_dash.store.queries import Store
 from pace_dash.store.scope import Scope
-from pace_dash.web import current_scope, services
+from pace_dash.web import choice_lists, current_scope, services
 
 PATH = "/cohort"
 FILTERS = FilterIds("cohort")
@@ -78,7 +78,7 @@ def _compare_ids(side: str) -> dict[str, str]:
 
 
 def _choices(store: Store, scope: Scope) -> Choices:
-    return Choices.from_frames(store.authorities(scope), store.rules(scope))
+    return Choices.from_frames(*choice_lists(store, scope))
 
 
 def _one_of(value, allowed: Mapping[str, str], default: str) -> str:

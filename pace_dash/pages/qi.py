@@ -21,7 +21,7 @@ from pace_dash.figures.run_chart import LEGEND_MARGIN_PX, Panel, annotation_capt
 from pace_dash.store import qi as qi_store
 from pace_dash.store.queries import Store
 from pace_dash.store.scope import Scope
-from pace_dash.web import current_scope, services
+from pace_dash.web import choice_lists, current_scope, services
 
 PATH = "/qi"
 ALL_AUTHORITIES = "all"
@@ -123,13 +123,13 @@ def layout(authority=None, rule=None, measure=None, method=None, since=None, **_
     context = services()
     scope = current_scope()
     choice = choose(authority=authority, rule=rule, measure=measure, method=method, since=since)
-    authorities = context.store.authorities(scope)
+    authorities, rules = choice_lists(context.store, scope)
     authority_options = [{"label": "All authorities (one chart each)", "value": ALL_AUTHORITIES}] + [
         {"label": f"{row.name} ({row.code})", "value": row.code} for row in authorities.itertuples()
     ]
     if choice.authority not in set(authorities["code"]):
         choice = replace(choice, authority=ALL_AUTHORITIES)
-    rules = context.store.rules(scope).drop_duplicates("key").sort_values("label")
+    rules = rules.drop_duplicates("key").sort_values("label")
     rule_options = [{"label": row.label, "value": row.key} for row in rules.itertuples()]
     if choice.rule_key not in set(rules["key"]):
         choice = replace(choice, rule_key=DEFAULT_RULE)

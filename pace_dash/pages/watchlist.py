@@ -26,7 +26,7 @@ from pace_dash.domain.export import to_csv_bytes, to_xlsx_bytes
 from pace_dash.pages.cohort import load_cohort
 from pace_dash.store.queries import Store
 from pace_dash.store.scope import Scope
-from pace_dash.web import current_scope, services
+from pace_dash.web import choice_lists, current_scope, services
 
 PATH = "/watchlist"
 FILTERS = FilterIds("watch")
@@ -62,9 +62,7 @@ def _within(raw) -> int:
 def layout(**query) -> html.Div:
     """Return the watch list page, set up from the query string of a shared link."""
     context = services()
-    choices = Choices.from_frames(
-        context.store.authorities(current_scope()), context.store.rules(current_scope())
-    )
+    choices = Choices.from_frames(*choice_lists(context.store, current_scope()))
     chosen = filter_from_query(query, choices)
     return html.Div(
         [

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import pandas as pd
-from sqlalchemy import Engine, Select, func, null, or_, select
+from sqlalchemy import Engine, Select, func, literal, null, or_, select
+from sqlalchemy.exc import OperationalError
 
 from pace_dash.domain.pseudonyms import PREFIX as PSEUDONYM_PREFIX
 from pace_dash.domain.pseudonyms import pseudonyms
@@ -43,6 +44,15 @@ class Store:
         if scope.la_ids is None:
             return statement
         return statement.where(la_column.in_(sorted(scope.la_ids)))
+
+    def available(self) -> bool:
+        """Say whether the database answers a trivial query now."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(select(literal(1)))
+        except OperationalError:
+            return False
+        return True
 
     def data_version(self) -> int:
         """Return the number every write bumps."""

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-
 import pytest
 from selenium.webdriver.common.action_chains import ActionChains
 from sqlalchemy.orm import Session
 
 from pace_dash.domain.rules import load_rules_file
-from pace_dash.settings import PROJECT_ROOT, TARGETS_FILE
+from pace_dash.settings import TARGETS_FILE
 from pace_dash.store.db import create_schema, load_default_rules, make_engine
-from tests.browser.conftest import free_port
 from tests.browser.test_browser import HATCHED_BARS
 from tests.conftest import (
     EMPTY_REFERENCE,
@@ -23,8 +16,8 @@ from tests.conftest import (
     OTHER_AUTHORITY_REFERENCE,
     SAMPLE_NAME,
     SAMPLE_REFERENCE,
-    TODAY,
     seed_known_children,
+    serving,
 )
 
 pytestmark = pytest.mark.browser
@@ -63,37 +56,13 @@ def presentation_server(tmp_path_factory):
         load_default_rules(session, load_rules_file(TARGETS_FILE))
     seed_known_children(engine)
     engine.dispose()
-    port = free_port()
     environment = {
-        **os.environ,
         "PACE_DATABASE_URL": url,
-        "PACE_PORT": str(port),
-        "PACE_TODAY": TODAY.isoformat(),
         "PACE_PRESENTATION": "true",
         "PACE_SECRET_KEY": "presentation browser test",
     }
-    log = tmp_path_factory.mktemp("presenting-log") / "server.log"
-    with log.open("w") as output:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "pace_dash", "serve"],
-            cwd=PROJECT_ROOT,
-            env=environment,
-            stdout=output,
-            stderr=output,
-        )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        server.kill()
-        pytest.fail(f"the presentation server did not start: {log.read_text()[-2000:]}")
-    yield f"http://127.0.0.1:{port}"
-    server.terminate()
-    server.wait(timeout=10)
+    with serving(environment, tmp_path_factory.mktemp("presenting-log") / "server.log") as address:
+        yield address
 
 
 def test_presentation_mode_never_sends_names_references_or_birth_dates(dash_br, presentation_server):
