@@ -1,4 +1,4 @@
-"""Command line: `python -m pace_dash init-db | demo | serve`."""
+"""Command line: `python -m pace_dash init-db | demo | serve | import`."""
 
 from __future__ import annotations
 
@@ -6,11 +6,14 @@ import argparse
 import logging
 import sys
 import time
+from pathlib import Path
 
 from pace_dash.domain.rules import load_rules_file
+from pace_dash.domain.tracker import SHAPES
 from pace_dash.settings import TARGETS_FILE, Settings, SettingsError, load_settings
 from pace_dash.store.db import create_schema, drop_schema, make_engine
 from pace_dash.store.demo import install_demo
+from pace_dash.store.importer import import_tracker
 from pace_dash.store.queries import Store
 from pace_dash.store.scope import Scope
 
@@ -64,6 +67,39 @@ def serve(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
+def import_file(settings: Settings, args: argparse.Namespace) -> int:
+    """Import a tracker file (CSV or XLSX) for one authority, in one transaction."""
+    started = time.perf_counter()
+
+    def progress(stage: str) -> None:
+        print(f"[{time.perf_counter() - started:6.1f} s] {stage}", flush=True)
+
+    try:
+        data = Path(args.file).read_bytes()
+    except OSError as error:
+        print(f"Cannot read {args.file}: {error.strerror}", file=sys.stderr)
+        return 2
+    engine = make_engine(settings.database_url)
+    create_schema(engine)
+    report = import_tracker(
+        engine,
+        data,
+        authority=args.authority,
+        filename=args.file,
+        today=settings.effective_today(),
+        shape=args.shape,
+        sheet=args.sheet,
+        confirm=args.confirm,
+        preview=args.preview,
+        authority_name=args.authority_name,
+        progress=progress,
+    )
+    print(report.summary())
+    if report.errors:
+        return 1
+    return 3 if report.needs_confirmation and not args.preview else 0
+
+
 def build_parser(settings: Settings) -> argparse.ArgumentParser:
     """Return the argument parser of every command."""
     parser = argparse.ArgumentParser(prog="python -m pace_dash", description=__doc__)
@@ -77,6 +113,19 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     choice.add_argument("--replace", action="store_true", help="wipe the database first")
     demo_parser.set_defaults(run=demo)
     commands.add_parser("serve", help=serve.__doc__).set_defaults(run=serve)
+    import_parser = commands.add_parser("import", help=import_file.__doc__)
+    import_parser.add_argument("file", help="the tracker file: CSV or XLSX")
+    import_parser.add_argument("--authority", required=True, help="the local authority's code, e.g. GLM")
+    import_parser.add_argument("--shape", choices=SHAPES, help="the file's shape (guessed from its headers)")
+    import_parser.add_argument("--sheet", help="the XLSX sheet to read (default: the first)")
+    import_parser.add_argument("--confirm", action="store_true", help="import even though there are warnings")
+    import_parser.add_argument(
+        "--preview", action="store_true", help="count what would change; write nothing"
+    )
+    import_parser.add_argument(
+        "--authority-name", help="create the authority with this name if its code is new"
+    )
+    import_parser.set_defaults(run=import_file)
     return parser
 
 
