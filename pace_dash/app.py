@@ -24,6 +24,8 @@ from pace_dash.web import EXTENSION_KEY, Services
 log = logging.getLogger(__name__)
 
 HEALTH_PATH = "/healthz"
+# Room in a callback's JSON body beside the uploaded file itself (the other inputs, the framing).
+UPLOAD_BODY_MARGIN = 1024 * 1024
 # Page modules, imported once the app exists because dash.register_page needs it.
 PAGE_MODULES = (
     "pace_dash.pages.home",
@@ -31,6 +33,7 @@ PAGE_MODULES = (
     "pace_dash.pages.qi",
     "pace_dash.pages.cohort",
     "pace_dash.pages.watchlist",
+    "pace_dash.pages.imports",
     "pace_dash.pages.not_found_404",
 )
 FRIENDLY_ERROR = "Something went wrong while updating this view. It has been logged; please try again."
@@ -80,6 +83,9 @@ def create_app(settings: Settings | None = None) -> Dash:
         importlib.import_module(module)
     exporter = ImageExporter()
     atexit.register(exporter.close)
+    # An upload arrives base64-encoded (4 bytes for 3) in a callback's JSON body: refuse bodies much
+    # larger than the biggest file allowed before reading them; the callback checks the exact size.
+    app.server.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes * 4 // 3 + UPLOAD_BODY_MARGIN
     app.server.extensions[EXTENSION_KEY] = Services(settings=settings, store=store, exporter=exporter)
     app.layout = functools.partial(shell.layout, presenting=settings.presentation)
 

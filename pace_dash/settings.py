@@ -32,10 +32,16 @@ class Settings:
     presentation: bool = False
     secret_key: bytes = b""
     workers: int = 3
+    max_upload_mb: int = 10
 
     def effective_today(self) -> dt.date:
         """Return the fixed demo date when set, else the real date."""
         return self.today or dt.date.today()
+
+    @property
+    def max_upload_bytes(self) -> int:
+        """Return the largest tracker file the import page accepts, in bytes."""
+        return self.max_upload_mb * 1024 * 1024
 
     @property
     def is_sqlite(self) -> bool:
@@ -48,6 +54,13 @@ def _parse_int(name: str, raw: str) -> int:
         return int(raw)
     except ValueError:
         raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
+
+
+def _parse_positive(name: str, raw: str) -> int:
+    value = _parse_int(name, raw)
+    if value < 1:
+        raise SettingsError(f"{name} must be at least 1, not {raw!r}")
+    return value
 
 
 def _parse_date(name: str, raw: str) -> dt.date:
@@ -85,4 +98,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         # Without a configured key each process makes its own, so pseudonyms last as long as it runs.
         secret_key=env.get("PACE_SECRET_KEY", "").encode() or secrets.token_bytes(32),
         workers=_parse_int("PACE_WORKERS", env.get("PACE_WORKERS", str(defaults.workers))),
+        max_upload_mb=_parse_positive(
+            "PACE_MAX_UPLOAD_MB", env.get("PACE_MAX_UPLOAD_MB", str(defaults.max_upload_mb))
+        ),
     )

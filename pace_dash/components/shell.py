@@ -48,6 +48,7 @@ def layout(presenting: bool = False) -> html.Div:
                         dbc.NavItem(dcc.Link("Run charts", href="/qi", className="nav-link text-white")),
                         dbc.NavItem(dcc.Link("Cohort explorer", href="/cohort", className=NAV_LINK)),
                         dbc.NavItem(dcc.Link("Drift watch list", href="/watchlist", className=NAV_LINK)),
+                        dbc.NavItem(dcc.Link("Import", href="/imports", className=NAV_LINK)),
                     ]
                 ),
                 html.Div(search, role="search", className="ms-auto"),

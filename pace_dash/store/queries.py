@@ -11,11 +11,12 @@ from sqlalchemy.exc import OperationalError
 from pace_dash.domain.pseudonyms import PREFIX as PSEUDONYM_PREFIX
 from pace_dash.domain.pseudonyms import pseudonyms
 from pace_dash.domain.rules import RULE_COLUMNS
-from pace_dash.store.schema import Child, DataVersion, Event, LocalAuthority, Period, TargetRule
+from pace_dash.store.schema import Child, DataVersion, Event, ImportBatch, LocalAuthority, Period, TargetRule
 from pace_dash.store.scope import Scope
 
 EVENT_COLUMNS = ["event_id", "child_id", "la_id", "code", "on_date", "attribute", "note"]
 PERIOD_COLUMNS = ["period_id", "child_id", "la_id", "lane", "category", "start_date", "end_date", "note"]
+IMPORT_COLUMNS = ["import_id", "la_code", "created_at", "filename", "kind", "rows", "status"]
 CHILD_COLUMNS = [
     "child_id", "la_id", "la_code", "reference", "name", "date_of_birth", "sex", "sibling_group",
 ]  # fmt: skip
@@ -151,3 +152,16 @@ class Store:
         statement = self._limit(select(func.count()).select_from(Child), Child.la_id, scope)
         with self.engine.connect() as connection:
             return connection.execute(statement).scalar_one()
+
+    def imports(self, scope: Scope) -> pd.DataFrame:
+        """List the imported tracker files of the authorities in scope, newest first."""
+        statement = select(
+            ImportBatch.id, LocalAuthority.code, ImportBatch.created_at, ImportBatch.filename,
+            ImportBatch.kind, ImportBatch.rows, ImportBatch.status,
+        ).join(LocalAuthority, LocalAuthority.id == ImportBatch.la_id)  # fmt: skip
+        statement = self._limit(statement, ImportBatch.la_id, scope).order_by(
+            ImportBatch.created_at.desc(), ImportBatch.id.desc()
+        )
+        frame = self._frame(statement, IMPORT_COLUMNS)
+        frame["created_at"] = pd.to_datetime(frame["created_at"]).dt.as_unit("ns")
+        return frame

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from pace_dash.domain.pseudonyms import pseudonym
 from pace_dash.store.db import bump_data_version
 from pace_dash.store.queries import Store
-from pace_dash.store.schema import Child, Event, LocalAuthority, Period, TargetRule
+from pace_dash.store.schema import Child, Event, ImportBatch, LocalAuthority, Period, TargetRule
 from pace_dash.store.scope import Scope
 
 
@@ -151,3 +151,27 @@ def test_siblings_share_a_group_within_one_authority_and_scope(engine):
     assert store.siblings(Scope.everything(), first)["reference"].tolist() == ["NTH-2", "NTH-3"]
     assert store.siblings(Scope.authorities(ids["south"]), first).empty
     assert store.siblings(Scope.everything(), ids["amy"]).empty  # no group, no siblings
+
+
+def test_imports_lists_the_batches_in_scope_newest_first(engine):
+    ids = seed_two_authorities(engine)
+    batch = {"sha256": "0" * 64, "kind": "wide", "status": "imported"}
+    with Session(engine) as session, session.begin():
+        session.execute(
+            insert(ImportBatch),
+            [
+                {**batch, "la_id": ids["north"], "filename": "old.csv", "rows": 3,
+                 "created_at": dt.datetime(2026, 1, 5, 9, 0)},
+                {**batch, "la_id": ids["south"], "filename": "south.csv", "rows": 4,
+                 "created_at": dt.datetime(2026, 2, 1, 9, 0)},
+                {**batch, "la_id": ids["north"], "filename": "new.xlsx", "rows": 5,
+                 "created_at": dt.datetime(2026, 3, 1, 14, 30)},
+            ],
+        )  # fmt: skip
+    store = Store(engine)
+    north = store.imports(Scope.authorities(ids["north"]))
+    assert north["filename"].tolist() == ["new.xlsx", "old.csv"]
+    assert north["la_code"].tolist() == ["NTH", "NTH"]
+    assert north.iloc[0]["created_at"] == pd.Timestamp(2026, 3, 1, 14, 30)
+    assert store.imports(Scope.everything())["filename"].tolist() == ["new.xlsx", "south.csv", "old.csv"]
+    assert store.imports(Scope.authorities(999)).empty
