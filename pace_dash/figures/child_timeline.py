@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 
 from pace_dash.domain import catalogue, journeys
 from pace_dash.domain.rules import resolve_rules
+from pace_dash.figures.styles import overdue_marker
 
 MS_PER_DAY = 86_400_000
 DAYS_PER_WEEK = 7
@@ -366,16 +367,7 @@ def _add_targets(figure, axis, applicable, position, today_ts) -> None:
             x=axis.length(overdue["overdue_from"], overdue["overdue_to"]),
             y=[rule_y[i] for i in late],
             width=0.5,
-            marker={
-                "color": catalogue.OVERDUE_COLOUR,
-                "line": {"color": catalogue.OVERDUE_OUTLINE, "width": 2},
-                "pattern": {
-                    "shape": catalogue.OVERDUE_PATTERN,
-                    "fgcolor": "white",
-                    "size": 8,
-                    "solidity": 0.25,
-                },
-            },
+            marker=overdue_marker(outline_width=2, hatch_size=8),
             text=("+" + overdue["days_overdue"].astype(str) + " d").tolist(),
             textposition="outside",
             textfont={"color": catalogue.OVERDUE_OUTLINE, "size": 12},

@@ -8,6 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from pace_dash.domain import catalogue
+from pace_dash.figures.styles import overdue_marker
 
 MS = pd.Timedelta(milliseconds=1)
 ROW_HEIGHT_PX = 48
@@ -72,16 +73,7 @@ def siblings_timeline(
             x=((overdue["overdue_to"] - overdue["overdue_from"]) / MS).tolist(),
             y=overdue["child_id"].map(row_of).tolist(),
             width=0.3,
-            marker={
-                "color": catalogue.OVERDUE_COLOUR,
-                "line": {"color": catalogue.OVERDUE_OUTLINE, "width": 1.5},
-                "pattern": {
-                    "shape": catalogue.OVERDUE_PATTERN,
-                    "fgcolor": "white",
-                    "size": 6,
-                    "solidity": 0.25,
-                },
-            },
+            marker=overdue_marker(outline_width=1.5, hatch_size=6),
             hovertext=(
                 "<b>"
                 + overdue["rule_label"]
