@@ -61,6 +61,7 @@ class Child(Base):
     date_of_birth: Mapped[dt.date] = mapped_column(Date)
     sex: Mapped[str | None] = mapped_column(String(16))
     sibling_group: Mapped[str | None] = mapped_column(String(64))
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"))
 
 
 class Event(Base):
