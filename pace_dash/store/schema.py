@@ -152,3 +152,79 @@ class DataVersion(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AppUser(Base):
+    """A person who signs in: a role, the authorities they serve, and whether they present only."""
+
+    __tablename__ = "app_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    presenter: Mapped[bool] = mapped_column(Boolean, default=False)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Demo accounts exist only in the demo database; the sign-in page lists them there alone.
+    demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class UserAuthority(Base):
+    """An authority whose children a user may see."""
+
+    __tablename__ = "user_authority"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True)
+    la_id: Mapped[int] = mapped_column(ForeignKey("local_authority.id", ondelete="CASCADE"), primary_key=True)
+
+
+class UserSession(Base):
+    """A server-side session: the browser holds a random token, the database its hash."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class LoginAttempt(Base):
+    """One sign-in attempt, kept so every worker throttles by account and by address alike."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (
+        Index("ix_login_attempt_username_at", "username", "at"),
+        Index("ix_login_attempt_address_at", "address", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+    username: Mapped[str] = mapped_column(String(80))
+    address: Mapped[str] = mapped_column(String(64))
+    succeeded: Mapped[bool] = mapped_column(Boolean)
+
+
+class AuditEvent(Base):
+    """One audited action: append-only, never updated or deleted by the app."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (
+        Index("ix_audit_event_child_at", "child_id", "at"),
+        Index("ix_audit_event_username_at", "username", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime)  # UTC
+    user_id: Mapped[int | None] = mapped_column(Integer)  # no foreign key: the trail outlives accounts
+    username: Mapped[str] = mapped_column(String(80))
+    role: Mapped[str | None] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(40))
+    child_id: Mapped[int | None] = mapped_column(Integer)  # the child's id, never a name
+    records: Mapped[int | None] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str | None] = mapped_column(String(200))
