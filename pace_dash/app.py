@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 import atexit
-import functools
 import importlib
 import logging
+import secrets
 
 import dash
 import flask
 from dash import Dash
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from pace_dash.components import shell
 from pace_dash.domain.rules import load_rules_file
 from pace_dash.figures.export import ImageExporter
+from pace_dash.security.guard import LAYOUT_PATH, Guard, as_nobody
 from pace_dash.settings import PROJECT_ROOT, TARGETS_FILE, Settings, load_settings
+from pace_dash.store.accounts import Accounts
 from pace_dash.store.db import create_schema, load_default_rules, make_engine
 from pace_dash.store.queries import Store
-from pace_dash.web import EXTENSION_KEY, Services
+from pace_dash.web import EXTENSION_KEY, Services, current_scope, services, signed_in_user
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +37,13 @@ PAGE_MODULES = (
     "pace_dash.pages.cohort",
     "pace_dash.pages.watchlist",
     "pace_dash.pages.imports",
+    "pace_dash.pages.audit",
     "pace_dash.pages.not_found_404",
 )
-FRIENDLY_ERROR = "Something went wrong while updating this view. It has been logged; please try again."
+FRIENDLY_ERROR = (
+    "Something went wrong while updating this view. It has been logged under reference {reference}; "
+    "please try again, and quote the reference if it happens again."
+)
 DATA_UNAVAILABLE = (
     "The data is unavailable just now: the database is not answering. This page will work again as soon "
     "as it does; try again in a minute."
@@ -59,16 +66,44 @@ def prepare_database(settings: Settings) -> Store:
     return Store(engine)
 
 
+class ProductionSettingsError(SystemExit):
+    """Settings that must not serve real data in production; the message is one line."""
+
+
+def error_reference() -> str:
+    """Return a short reference that ties a message a user sees to the details in the log."""
+    return secrets.token_hex(4).upper()
+
+
 def _report_callback_error(error: Exception) -> None:
-    # The details go to the log; the user sees a plain message, never a traceback.
-    log.error("callback failed", exc_info=error)
-    message = DATA_UNAVAILABLE if isinstance(error, OperationalError) else FRIENDLY_ERROR
+    # The details go to the log under a reference; the user sees a plain message and the reference.
+    reference = error_reference()
+    log.error("callback failed [reference %s]", reference, exc_info=error)
+    if isinstance(error, OperationalError):
+        message = DATA_UNAVAILABLE
+    else:
+        message = FRIENDLY_ERROR.format(reference=reference)
     dash.set_props(shell.ERROR_ALERT, {"children": message, "is_open": True})
+
+
+def _shell_layout() -> object:
+    # Served to one user through /_dash-layout; any other call is Dash building the validation
+    # layout it sends to every user, so that one is built from no one's data.
+    if flask.has_request_context() and flask.request.path == LAYOUT_PATH:
+        return shell.layout(presenting=not current_scope().identifiable, user=signed_in_user())
+    presenting = services().settings.presentation
+    if flask.has_request_context():
+        with as_nobody():
+            return shell.layout(presenting=presenting)
+    return shell.layout(presenting=presenting)
 
 
 def create_app(settings: Settings | None = None) -> Dash:
     """Build the app: database ready, pages registered, services attached to the server."""
     settings = settings or load_settings()
+    problems = settings.production_problems()
+    if problems:
+        raise ProductionSettingsError(f"Refusing to start in production: {'; '.join(problems)}.")
     store = prepare_database(settings)
     app = Dash(
         __name__,
@@ -86,15 +121,28 @@ def create_app(settings: Settings | None = None) -> Dash:
     # An upload arrives base64-encoded (4 bytes for 3) in a callback's JSON body: refuse bodies much
     # larger than the biggest file allowed before reading them; the callback checks the exact size.
     app.server.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes * 4 // 3 + UPLOAD_BODY_MARGIN
-    app.server.extensions[EXTENSION_KEY] = Services(settings=settings, store=store, exporter=exporter)
-    app.layout = functools.partial(shell.layout, presenting=settings.presentation)
+    accounts = Accounts(store.engine)
+    app.server.extensions[EXTENSION_KEY] = Services(
+        settings=settings, store=store, accounts=accounts, exporter=exporter
+    )
+    app.server.secret_key = settings.secret_key
+    if settings.proxy_hops:
+        app.server.wsgi_app = ProxyFix(
+            app.server.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops
+        )
+    Guard(app, settings, accounts).install()
+    with app.server.app_context():
+        app.layout = _shell_layout
 
     @app.server.errorhandler(500)
-    def _server_error(_error):
-        log.exception("request failed")
-        return flask.Response(FRIENDLY_ERROR, status=500, mimetype="text/plain")
+    def _server_error(error):
+        reference = error_reference()
+        log.error(
+            "request failed [reference %s]", reference, exc_info=getattr(error, "original_exception", error)
+        )
+        return flask.Response(FRIENDLY_ERROR.format(reference=reference), status=500, mimetype="text/plain")
 
-    @app.server.route(HEALTH_PATH)
+    @app.server.route(HEALTH_PATH, endpoint="health")
     def _health():
         # For a load balancer or monitor: 200 while the database answers, 503 while it does not.
         if store.available():

@@ -12,6 +12,7 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_PATH = PROJECT_ROOT / "data" / "pace.db"
 TARGETS_FILE = PROJECT_ROOT / "data" / "targets.toml"
+MIN_SECRET_KEY_BYTES = 32
 
 
 class SettingsError(ValueError):
@@ -33,6 +34,11 @@ class Settings:
     secret_key: bytes = b""
     workers: int = 3
     max_upload_mb: int = 10
+    production: bool = False
+    session_idle_minutes: int = 30
+    session_max_hours: int = 10
+    proxy_hops: int = 0  # reverse proxies in front of the app whose X-Forwarded-* headers to trust
+    secret_key_configured: bool = False
 
     def effective_today(self) -> dt.date:
         """Return the fixed demo date when set, else the real date."""
@@ -42,6 +48,19 @@ class Settings:
     def max_upload_bytes(self) -> int:
         """Return the largest tracker file the import page accepts, in bytes."""
         return self.max_upload_mb * 1024 * 1024
+
+    def production_problems(self) -> list[str]:
+        """List what stops this configuration serving real children's data."""
+        problems = []
+        if not self.production:
+            return problems
+        if self.debug:
+            problems.append("PACE_DEBUG is on")
+        if not self.secret_key_configured or len(self.secret_key) < MIN_SECRET_KEY_BYTES:
+            problems.append(
+                f"PACE_SECRET_KEY is not set to a random value of {MIN_SECRET_KEY_BYTES}+ characters"
+            )
+        return problems
 
     @property
     def is_sqlite(self) -> bool:
@@ -84,6 +103,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
     defaults = Settings()
     today_raw = env.get("PACE_TODAY", "").strip()
+    secret_key = env.get("PACE_SECRET_KEY", "").encode()
     return Settings(
         database_url=env.get("PACE_DATABASE_URL", "").strip() or defaults.database_url,
         host=env.get("PACE_HOST", "").strip() or defaults.host,
@@ -96,9 +116,19 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         debug=_parse_bool("PACE_DEBUG", env.get("PACE_DEBUG", "false")),
         presentation=_parse_bool("PACE_PRESENTATION", env.get("PACE_PRESENTATION", "false")),
         # Without a configured key each process makes its own, so pseudonyms last as long as it runs.
-        secret_key=env.get("PACE_SECRET_KEY", "").encode() or secrets.token_bytes(32),
+        secret_key=secret_key or secrets.token_bytes(MIN_SECRET_KEY_BYTES),
+        secret_key_configured=bool(secret_key),
         workers=_parse_int("PACE_WORKERS", env.get("PACE_WORKERS", str(defaults.workers))),
         max_upload_mb=_parse_positive(
             "PACE_MAX_UPLOAD_MB", env.get("PACE_MAX_UPLOAD_MB", str(defaults.max_upload_mb))
         ),
+        production=_parse_bool("PACE_PRODUCTION", env.get("PACE_PRODUCTION", "false")),
+        session_idle_minutes=_parse_positive(
+            "PACE_SESSION_IDLE_MINUTES",
+            env.get("PACE_SESSION_IDLE_MINUTES", str(defaults.session_idle_minutes)),
+        ),
+        session_max_hours=_parse_positive(
+            "PACE_SESSION_MAX_HOURS", env.get("PACE_SESSION_MAX_HOURS", str(defaults.session_max_hours))
+        ),
+        proxy_hops=_parse_int("PACE_PROXY_HOPS", env.get("PACE_PROXY_HOPS", str(defaults.proxy_hops))),
     )

@@ -11,7 +11,10 @@ from sqlalchemy.exc import OperationalError
 
 from pace_dash.domain.rules import RULE_COLUMNS
 from pace_dash.figures.export import ImageExporter
+from pace_dash.security.access import SignedInUser, scope_for
+from pace_dash.security.guard import current_user
 from pace_dash.settings import Settings
+from pace_dash.store.accounts import Accounts, AuditRecord
 from pace_dash.store.queries import Store
 from pace_dash.store.scope import Scope
 
@@ -26,6 +29,7 @@ class Services:
 
     settings: Settings
     store: Store
+    accounts: Accounts
     exporter: ImageExporter  # one kept-running browser for the images of this process
 
 
@@ -37,14 +41,35 @@ def services() -> Services:
 def current_scope() -> Scope:
     """Return the Scope of the user making the current request, decided on the server alone.
 
-    Until sign-in exists every request sees every authority (the demo); a server started in
-    presentation mode sees them without names, references or dates of birth. Sign-in changes this
-    one function; no page reads a scope from callback inputs, stores, URLs or cookies.
+    It comes from the server-side session (the user's role, authorities and presenter flag, read
+    afresh on every request) and the server's presentation setting; no page reads a scope from
+    callback inputs, stores, URLs or cookies. With no signed-in user it sees nothing.
     """
     settings = services().settings
-    if settings.presentation:
-        return Scope.presentation(settings.secret_key)
-    return Scope.everything()
+    return scope_for(current_user(), presentation=settings.presentation, secret_key=settings.secret_key)
+
+
+def signed_in_user() -> SignedInUser | None:
+    """Return the signed-in user of the current request, or None."""
+    return current_user()
+
+
+def audit(
+    action: str, outcome: str = "ok", *, child_id: int | None = None, records: int | None = None
+) -> None:
+    """Append an action of the current user to the audit trail."""
+    user = current_user()
+    services().accounts.audit(
+        AuditRecord(
+            action=action,
+            outcome=outcome,
+            username=user.username if user else "(nobody)",
+            user_id=user.user_id if user else None,
+            role=user.role if user else None,
+            child_id=child_id,
+            records=records,
+        )
+    )
 
 
 def choice_lists(store: Store, scope: Scope) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import flask
 import plotly.graph_objects as go
 import pytest
 from sqlalchemy.orm import Session
@@ -18,10 +19,14 @@ from sqlalchemy.orm import Session
 from pace_dash.app import create_app
 from pace_dash.domain.rules import load_rules_file
 from pace_dash.figures.export import ImageExporter, figure_image
+from pace_dash.security.access import SignedInUser
+from pace_dash.security.guard import CALLBACK_PATH, USER_KEY
+from pace_dash.security.passwords import hash_password
 from pace_dash.settings import PROJECT_ROOT, TARGETS_FILE, Settings
+from pace_dash.store.accounts import Accounts
 from pace_dash.store.db import bump_data_version, create_schema, drop_schema, load_default_rules, make_engine
 from pace_dash.store.schema import Child, Event, LocalAuthority, Period
-from pace_dash.web import EXTENSION_KEY
+from pace_dash.web import EXTENSION_KEY, services
 
 # Every test that needs a date uses the sample's TODAY, so known answers stay known.
 from tests.figures.sample import EVENT_ROWS, PERIOD_ROWS, TODAY
@@ -68,6 +73,30 @@ EMPTY_REFERENCE = "NTH-0002"  # no events or periods
 ON_TRACK_REFERENCE = "NTH-0003"  # accommodated recently, nothing due yet
 OTHER_AUTHORITY_REFERENCE = "STH-0001"  # 10 days overdue on the first review
 SAMPLE_NAME = "Skye Fictional"
+
+# The accounts of the page and browser tests, all with one password.
+ADMIN = "test-admin"  # every authority
+NORTH_VIEWER = "north-viewer"  # Northshire only, no exports
+NORTH_MANAGER = "north-manager"  # Northshire only, with cohorts, run charts and exports
+TEST_PASSWORD = "purple tractor under the bridge"
+
+
+def seed_accounts(engine) -> None:
+    """Create the test accounts (one Argon2id hash, made once, serves all three)."""
+    accounts = Accounts(engine)
+    password_hash = hash_password(TEST_PASSWORD, ADMIN)
+    accounts.create_user(ADMIN, password_hash, "admin", [])
+    accounts.create_user(NORTH_VIEWER, password_hash, "viewer", ["NTH"])
+    accounts.create_user(NORTH_MANAGER, password_hash, "manager", ["NTH"])
+
+
+@contextlib.contextmanager
+def request_as(app, username: str = ADMIN):
+    """Run a block inside a callback request of a signed-in user, as Dash runs a callback."""
+    with app.server.test_request_context(CALLBACK_PATH, method="POST"):
+        account = services().accounts.account(username)
+        setattr(flask.g, USER_KEY, SignedInUser.of(account, session_id=0, csrf_token="not-checked-here"))
+        yield app
 
 
 def seed_known_children(engine) -> None:
@@ -121,6 +150,7 @@ def dash_app(tmp_path_factory):
     settings = Settings(database_url=f"sqlite:///{tmp_path_factory.mktemp('app') / 'app.db'}", today=TODAY)
     app = create_app(settings)
     seed_known_children(make_engine(settings.database_url))
+    seed_accounts(make_engine(settings.database_url))
     # dash_duo stops its server by killing every thread started after the server, which would
     # take the export browser's threads with it: start them first, so they serve every test.
     figure_image(go.Figure(), "png", 10, exporter=app.server.extensions[EXTENSION_KEY].exporter)

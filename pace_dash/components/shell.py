@@ -7,6 +7,8 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html
 from dash.exceptions import PreventUpdate
 
+from pace_dash.security.access import MODULE_ROLES, ROLE_LABELS, SignedInUser
+from pace_dash.security.guard import CSRF_FIELD, SIGN_OUT_PATH
 from pace_dash.web import current_scope, services
 
 URL = "shell-url"
@@ -21,7 +23,32 @@ def child_path(reference: str) -> str:
     return f"/child/{reference.strip().upper()}"
 
 
-def layout(presenting: bool = False) -> html.Div:
+# The navigation: label, path, and the module whose role decides who sees the link.
+NAV = (
+    ("Overview", "/", "pace_dash.pages.home"),
+    ("Run charts", "/qi", "pace_dash.pages.qi"),
+    ("Cohort explorer", "/cohort", "pace_dash.pages.cohort"),
+    ("Drift watch list", "/watchlist", "pace_dash.pages.watchlist"),
+    ("Import", "/imports", "pace_dash.pages.imports"),
+    ("Audit", "/admin/audit", "pace_dash.pages.audit"),
+)
+
+
+def _account_menu(user: SignedInUser) -> html.Form:
+    # A real form posting to the server, with the session's CSRF token: sign-out cannot be forged.
+    return html.Form(
+        [
+            html.Span(f"{user.username} · {ROLE_LABELS[user.role]}", className="text-white small me-2"),
+            dcc.Input(type="hidden", name=CSRF_FIELD, value=user.csrf_token, id="sign-out-token"),
+            html.Button("Sign out", type="submit", className="btn btn-outline-light btn-sm", id="sign-out"),
+        ],
+        action=SIGN_OUT_PATH,
+        method="post",
+        className="d-flex align-items-center ms-3",
+    )
+
+
+def layout(presenting: bool = False, user: SignedInUser | None = None) -> html.Div:
     """Return the shell around every page, marked and with larger type when presenting."""
     search = dbc.InputGroup(
         [
@@ -44,14 +71,13 @@ def layout(presenting: bool = False) -> html.Div:
                 dcc.Link("PACE child timelines", href="/", className="navbar-brand text-white"),
                 dbc.Nav(
                     [
-                        dbc.NavItem(dcc.Link("Overview", href="/", className="nav-link text-white")),
-                        dbc.NavItem(dcc.Link("Run charts", href="/qi", className="nav-link text-white")),
-                        dbc.NavItem(dcc.Link("Cohort explorer", href="/cohort", className=NAV_LINK)),
-                        dbc.NavItem(dcc.Link("Drift watch list", href="/watchlist", className=NAV_LINK)),
-                        dbc.NavItem(dcc.Link("Import", href="/imports", className=NAV_LINK)),
+                        dbc.NavItem(dcc.Link(label, href=path, className=NAV_LINK))
+                        for label, path, module in NAV
+                        if user is not None and user.may(MODULE_ROLES[module])
                     ]
                 ),
                 html.Div(search, role="search", className="ms-auto"),
+                _account_menu(user) if user is not None else None,
             ],
             fluid=True,
         ),

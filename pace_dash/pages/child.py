@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import dash
 import dash_ag_grid as dag
@@ -12,7 +13,7 @@ from dash import Input, Output, Patch, State, callback, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
 from pace_dash.components.cards import empty_state
-from pace_dash.components.shell import child_path
+from pace_dash.components.shell import ERROR_ALERT, child_path
 from pace_dash.domain import catalogue, journeys
 from pace_dash.domain.comparison import compare_with_cohort
 from pace_dash.figures.child_timeline import (
@@ -29,7 +30,7 @@ from pace_dash.figures.panel_pack import A4_WIDTH_PX, PackHeader, panel_pack
 from pace_dash.figures.siblings import siblings_timeline
 from pace_dash.store.queries import Store
 from pace_dash.store.scope import Scope
-from pace_dash.web import Services, current_scope, services
+from pace_dash.web import Services, audit, current_scope, services, signed_in_user
 
 GRAPH = "child-timeline-graph"
 HEADER = "child-header"
@@ -47,6 +48,7 @@ SIDE_PANEL = "child-side-panel"
 SIDE_PANEL_BODY = "child-side-panel-body"
 EVENT_TABLE = "child-event-table"
 DATE_FORMAT = "%-d %b %Y"
+EXPORT_NOT_ALLOWED = "Exports are for managers and administrators; your role is viewer."
 LANE_OPTIONS = [
     {"label": label, "value": lane}
     for lane, label in (*catalogue.LANE_LABELS.items(), (catalogue.TARGETS_LANE, "Targets"))
@@ -66,7 +68,12 @@ def layout(reference: str | None = None, authority: str | None = None, **_kwargs
         return html.Div([html.H1("Child timeline", className="h3"), *_interactive_parts(None)])
     context = services()
     return child_page(
-        context.store, current_scope(), reference, authority, context.settings.effective_today()
+        context.store,
+        current_scope(),
+        reference,
+        authority,
+        context.settings.effective_today(),
+        opened=lambda child_id: audit("view-child", child_id=child_id, records=1),
     )
 
 
@@ -82,8 +89,15 @@ def age_in_years(date_of_birth: pd.Timestamp, today: dt.date) -> int:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
-def child_page(store: Store, scope: Scope, reference: str, authority: str | None, today: dt.date) -> html.Div:
-    """Build the page for a reference: not found, a choice of authorities, or the timeline."""
+def child_page(
+    store: Store,
+    scope: Scope,
+    reference: str,
+    authority: str | None,
+    today: dt.date,
+    opened: Callable[[int], None] | None = None,
+) -> html.Div:
+    """Build the page for a reference: not found, a choice of authorities, or the timeline, told to opened."""
     found = store.find_children(scope, reference, authority)
     if found.empty:
         return html.Div(
@@ -110,6 +124,8 @@ def child_page(store: Store, scope: Scope, reference: str, authority: str | None
             for row in found.itertuples()
         ]
         return html.Div([html.H1("More than one child has this reference", className="h3"), html.Ul(links)])
+    if opened is not None:
+        opened(int(found.iloc[0]["child_id"]))
     return _timeline(store, scope, found.iloc[0], today)
 
 
@@ -677,12 +693,17 @@ def pack_header(child: pd.Series, journey: ChildJourney, today: dt.date) -> Pack
     prevent_initial_call=True,
 )
 def export_panel_pack(_pdf, _png, child_id):
-    """Send the panel pack as an A4 landscape PDF or a PNG."""
+    """Send the panel pack as an A4 landscape PDF or a PNG, to a manager or administrator."""
     child, context, scope = _child_in_scope(child_id)
+    user = signed_in_user()
+    if user is None or not user.may("manager"):
+        dash.set_props(ERROR_ALERT, {"children": EXPORT_NOT_ALLOWED, "is_open": True})
+        raise PreventUpdate
     today = context.settings.effective_today()
     journey = load_journey(context.store, scope, child, today)
     image_format = "pdf" if ctx.triggered_id == EXPORT_PDF else "png"
     pack = panel_pack(journey, pack_header(child, journey, today), today)
     image = figure_image(pack, image_format, A4_WIDTH_PX, exporter=context.exporter)
     filename = f"panel-pack-{child['reference']}-{today.isoformat()}.{image_format}"
+    audit(f"export-panel-pack-{image_format}", child_id=int(child["child_id"]), records=1)
     return dcc.send_bytes(image, filename)

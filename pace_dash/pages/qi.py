@@ -21,7 +21,7 @@ from pace_dash.figures.run_chart import LEGEND_MARGIN_PX, Panel, annotation_capt
 from pace_dash.store import qi as qi_store
 from pace_dash.store.queries import Store
 from pace_dash.store.scope import Scope
-from pace_dash.web import choice_lists, current_scope, services
+from pace_dash.web import audit, choice_lists, current_scope, services
 
 PATH = "/qi"
 ALL_AUTHORITIES = "all"
@@ -886,6 +886,7 @@ def export_chart(_png, _svg, *values):
     figure = export_figure(panels, choice, rule_label)
     filename = f"run-chart-{choice.authority}-{choice.rule_key}-{choice.measure}.{image_format}".lower()
     image = figure_image(figure, image_format, exporter=services().exporter)
+    audit(f"export-run-chart-{image_format}", records=len(panels))
     return dcc.send_bytes(image, filename, type=IMAGE_FORMATS[image_format])
 
 

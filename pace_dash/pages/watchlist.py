@@ -26,7 +26,7 @@ from pace_dash.domain.export import to_csv_bytes, to_xlsx_bytes
 from pace_dash.pages.cohort import load_cohort
 from pace_dash.store.queries import Store
 from pace_dash.store.scope import Scope
-from pace_dash.web import choice_lists, current_scope, services
+from pace_dash.web import audit, choice_lists, current_scope, services
 
 PATH = "/watchlist"
 FILTERS = FilterIds("watch")
@@ -216,5 +216,7 @@ def export(_csv_clicks, _xlsx_clicks, within, filters):
     table = listed[list(EXPORT_COLUMNS)].rename(columns=EXPORT_COLUMNS)
     name = f"drift-watch-list-{today.isoformat()}"
     if dash.ctx.triggered_id == XLSX_BUTTON:
+        audit("export-watch-list-xlsx", records=len(table))
         return dcc.send_bytes(to_xlsx_bytes(table, "Watch list"), f"{name}.xlsx")
+    audit("export-watch-list-csv", records=len(table))
     return dcc.send_bytes(to_csv_bytes(table), f"{name}.csv")

@@ -19,8 +19,19 @@ from sqlalchemy.orm import Session
 
 from pace_dash.domain.catalogue import EVENTS
 from pace_dash.domain.rules import RULE_COLUMNS
+from pace_dash.store.accounts import utc_now
 from pace_dash.store.db import bump_data_version, create_schema, load_default_rules
-from pace_dash.store.schema import Aim, Annotation, Child, Event, LocalAuthority, Period, TargetRule
+from pace_dash.store.schema import (
+    Aim,
+    Annotation,
+    AppUser,
+    Child,
+    Event,
+    LocalAuthority,
+    Period,
+    TargetRule,
+    UserAuthority,
+)
 
 
 @dataclass(frozen=True)
@@ -55,6 +66,19 @@ AUTHORITIES: tuple[DemoAuthority, ...] = (
     DemoAuthority("GLM", "Glenmorven Council", 0.45, 46.0, 44.0, 0.20, 0.18, 100.0),
     DemoAuthority("STC", "Strathcairn Council", 0.35, 64.0, 30.0, 0.22, 0.06, 90.0),
     DemoAuthority("LAR", "Loch Ardmuir Council", 0.20, 50.0, 50.0, 0.20, 0.20, 65.0),
+)
+# The demo database's accounts (username, role, authorities, presenter), all with one password that
+# the sign-in page shows: they exist in the demo database alone, so `make run` needs no set-up.
+DEMO_ACCOUNTS = (
+    ("demo-admin", "admin", (), False),
+    ("demo-manager", "manager", ("STC",), False),
+    ("demo-viewer", "viewer", ("GLM",), False),
+    ("demo-presenter", "manager", ("GLM", "STC", "LAR"), True),
+)
+DEMO_PASSWORD = "fictional-children-only"
+# Its Argon2id hash, made once: hashing on every demo load would cost a fifth of a second an account.
+DEMO_PASSWORD_HASH = (
+    "$argon2id$v=19$m=65536,t=3,p=4$fH7dPRrSLwi+4ESSg6oJDQ$NiScpWJ4iUAVzVmf21l8FfzEWH4ctZbC0lU6TdU21yQ"
 )
 IMPROVING_CODE = "STC"  # "more than halved the time to a permanence recommendation, to 28 weeks"
 LODGE_AIM_CODE = "LAR"  # sets itself a shorter aim for lodging in court
@@ -771,7 +795,26 @@ def write_demo(engine: Engine, data: DemoData) -> None:
         annotations = data.annotations.drop(columns="id")
         _insert(session, Annotation, annotations.assign(la_id=annotations["la_id"].map(la_ids)))
         _insert(session, Aim, data.aims.assign(la_id=data.aims["la_id"].map(la_ids)))
+        _write_demo_accounts(session)
         bump_data_version(session)
+
+
+def _write_demo_accounts(session: Session) -> None:
+    la_ids = dict(session.execute(select(LocalAuthority.code, LocalAuthority.id)).all())
+    present = set(session.scalars(select(AppUser.username)))
+    for username, role, codes, presenter in DEMO_ACCOUNTS:
+        if username in present:
+            continue
+        user_id = session.scalar(
+            insert(AppUser)
+            .values(
+                username=username, password_hash=DEMO_PASSWORD_HASH, role=role, presenter=presenter,
+                disabled=False, demo=True, created_at=utc_now(),
+            )
+            .returning(AppUser.id)
+        )  # fmt: skip
+        for code in codes:
+            session.execute(insert(UserAuthority).values(user_id=user_id, la_id=la_ids[code]))
 
 
 def _insert(session: Session, model, frame: pd.DataFrame) -> None:

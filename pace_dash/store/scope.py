@@ -17,8 +17,13 @@ class Scope:
 
     @classmethod
     def everything(cls) -> Scope:
-        """Return the all-seeing scope the demo runs with until sign-in exists."""
+        """Return the all-seeing scope of the command line and of an administrator."""
         return cls(la_ids=None, see_names=True)
+
+    @classmethod
+    def nothing(cls) -> Scope:
+        """Return the scope of a request with no signed-in user: no authority, no names."""
+        return cls(la_ids=frozenset(), see_names=False)
 
     @classmethod
     def authorities(cls, *la_ids: int, see_names: bool = False) -> Scope:

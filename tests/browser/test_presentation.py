@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from pace_dash.domain.rules import load_rules_file
 from pace_dash.settings import TARGETS_FILE
 from pace_dash.store.db import create_schema, load_default_rules, make_engine
+from tests.browser.conftest import sign_in
 from tests.browser.test_browser import HATCHED_BARS
 from tests.conftest import (
     EMPTY_REFERENCE,
@@ -16,6 +17,7 @@ from tests.conftest import (
     OTHER_AUTHORITY_REFERENCE,
     SAMPLE_NAME,
     SAMPLE_REFERENCE,
+    seed_accounts,
     seed_known_children,
     serving,
 )
@@ -55,6 +57,7 @@ def presentation_server(tmp_path_factory):
     with Session(engine) as session, session.begin():
         load_default_rules(session, load_rules_file(TARGETS_FILE))
     seed_known_children(engine)
+    seed_accounts(engine)
     engine.dispose()
     environment = {
         "PACE_DATABASE_URL": url,
@@ -69,7 +72,7 @@ def test_presentation_mode_never_sends_names_references_or_birth_dates(dash_br, 
     driver = dash_br.driver
     driver.set_window_size(1400, 1000)
     driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": RECORD_RESPONSES})
-    driver.get(f"{presentation_server}/")
+    sign_in(dash_br, presentation_server)
     dash_br.wait_for_element("#presentation-banner", timeout=30)
     dash_br.wait_for_element("#most-overdue a", timeout=30)
     seen = [driver.page_source]

@@ -12,7 +12,14 @@ from dash.exceptions import PreventUpdate
 from pace_dash.figures.cohort_timeline import ROW_TRACE
 from pace_dash.store.scope import Scope
 from pace_dash.web import services
-from tests.conftest import ON_TRACK_REFERENCE, OTHER_AUTHORITY_REFERENCE, SAMPLE_NAME, SAMPLE_REFERENCE, TODAY
+from tests.conftest import (
+    ON_TRACK_REFERENCE,
+    OTHER_AUTHORITY_REFERENCE,
+    SAMPLE_NAME,
+    SAMPLE_REFERENCE,
+    TODAY,
+    request_as,
+)
 from tests.pages.test_pages import find, text_of
 
 NO_FILTER = {
@@ -28,7 +35,7 @@ EVERY_YEAR = {
 @pytest.fixture
 def request_context(dash_app):
     """Run the test inside a request to the session's app, as a callback runs."""
-    with dash_app.server.test_request_context("/"):
+    with request_as(dash_app):
         yield dash_app
 
 

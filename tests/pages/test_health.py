@@ -33,8 +33,11 @@ def test_app_starts_without_its_database_and_says_the_data_is_unavailable(tmp_pa
             urllib.request.urlopen(f"{address}/healthz", timeout=10)
         assert refused.value.code == 503
         assert b'"unavailable"' in refused.value.read()
-        with urllib.request.urlopen(f"{address}/", timeout=10) as page:
-            assert page.status == 200
-            body = page.read().decode()
+        # Signed out, "/" leads to the sign-in page, which says why no one can sign in just now.
+        with pytest.raises(urllib.error.HTTPError) as page:
+            urllib.request.urlopen(f"{address}/", timeout=10)
+        assert page.value.code == 503
+        assert page.value.url.endswith("/login?next=/")
+        body = page.value.read().decode()
     assert "Traceback" not in body
-    assert "PACE child timelines" in body
+    assert "The data is unavailable just now" in body

@@ -20,6 +20,7 @@ from tests.conftest import (
     SAMPLE_NAME,
     SAMPLE_REFERENCE,
     TODAY,
+    request_as,
 )
 from tests.figures.sample import EXPECTED_OVERDUE
 
@@ -27,7 +28,7 @@ from tests.figures.sample import EXPECTED_OVERDUE
 @pytest.fixture
 def request_context(dash_app):
     """Run the test inside a request to the session's app, as a callback runs."""
-    with dash_app.server.test_request_context("/"):
+    with request_as(dash_app):
         yield dash_app
 
 

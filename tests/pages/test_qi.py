@@ -16,7 +16,7 @@ from pace_dash.store.db import bump_data_version
 from pace_dash.store.queries import Store
 from pace_dash.store.schema import Aim, Annotation, Child, Event, LocalAuthority
 from pace_dash.store.scope import Scope
-from tests.conftest import OTHER_AUTHORITY_REFERENCE, SAMPLE_REFERENCE, TODAY
+from tests.conftest import OTHER_AUTHORITY_REFERENCE, SAMPLE_REFERENCE, TODAY, request_as
 from tests.pages.test_pages import find, text_of
 
 START = dt.date(2020, 1, 1)
@@ -223,7 +223,7 @@ def test_choices_from_the_browser_are_checked(page):
 
 @pytest.fixture
 def request_context(dash_app):
-    with dash_app.server.test_request_context("/"):
+    with request_as(dash_app):
         yield dash_app
 
 

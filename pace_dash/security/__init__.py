@@ -1,0 +1,1 @@
+"""Sign-in, roles, the audit trail and browser hardening (see SECURITY.md)."""
