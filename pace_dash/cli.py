@@ -1,4 +1,4 @@
-"""Command line: `python -m pace_dash init-db | demo | serve | import`."""
+"""Command line: `python -m pace_dash init-db | demo | serve | import | db | backup`."""
 
 from __future__ import annotations
 
@@ -10,10 +10,13 @@ from pathlib import Path
 
 from pace_dash.domain.rules import load_rules_file
 from pace_dash.domain.tracker import SHAPES
+from pace_dash.security.users_cli import add_user_commands
 from pace_dash.settings import TARGETS_FILE, Settings, SettingsError, load_settings
+from pace_dash.store.backup import BackupError, backup_sqlite, sqlite_path
 from pace_dash.store.db import create_schema, drop_schema, make_engine
 from pace_dash.store.demo import install_demo
 from pace_dash.store.importer import import_tracker
+from pace_dash.store.migrations import current_revision, head_revision, new_revision
 from pace_dash.store.queries import Store
 from pace_dash.store.scope import Scope
 
@@ -100,6 +103,71 @@ def import_file(settings: Settings, args: argparse.Namespace) -> int:
     return 3 if report.needs_confirmation and not args.preview else 0
 
 
+def db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
+    """Bring the database to the latest migration, creating its tables if it is new."""
+    engine = make_engine(settings.database_url)
+    before = current_revision(engine)
+    create_schema(engine)
+    after = current_revision(engine)
+    if before == after:
+        print(f"The database is already at the latest revision, {after}.")
+    else:
+        print(f"Database upgraded from {before or 'no revision'} to revision {after}, the latest.")
+    return 0
+
+
+def db_current(settings: Settings, _args: argparse.Namespace) -> int:
+    """Say which revision the database is at; exit 1 when it is behind the latest."""
+    current = current_revision(make_engine(settings.database_url))
+    head = head_revision()
+    if current == head:
+        print(f"The database is at revision {current}, the latest.")
+        return 0
+    print(f"The database is at revision {current or 'none'}; the latest is {head}: run `db upgrade`.")
+    return 1
+
+
+def db_revision(_settings: Settings, args: argparse.Namespace) -> int:
+    """Write the next migration from the differences between the models and the latest revision."""
+    path = new_revision(args.message)
+    if path is None:
+        print("The models match the latest revision: no migration written.")
+        return 1
+    print(f"Wrote {path}: read it, tidy it, and run tests/store/test_migrations.py.")
+    return 0
+
+
+def backup(settings: Settings, args: argparse.Namespace) -> int:
+    """Copy the live SQLite database to FILE, consistently, with SQLite's online backup API."""
+
+    def progress(copied: int, total: int) -> None:
+        print(f"  {copied:,} of {total:,} pages copied", flush=True)
+
+    try:
+        result = backup_sqlite(
+            sqlite_path(settings.database_url), Path(args.file), force=args.force, progress=progress
+        )
+    except BackupError as error:
+        print(f"Backup not made: {error}", file=sys.stderr)
+        return 1
+    print(f"Backed up {result.pages:,} pages ({result.size_bytes / 1_048_576:.1f} MB) to {result.path}.")
+    return 0
+
+
+def _add_maintenance_commands(commands) -> None:
+    db_parser = commands.add_parser("db", help="the database's schema migrations")
+    db_commands = db_parser.add_subparsers(dest="db_command", required=True)
+    db_commands.add_parser("upgrade", help=db_upgrade.__doc__).set_defaults(run=db_upgrade)
+    db_commands.add_parser("current", help=db_current.__doc__).set_defaults(run=db_current)
+    revision_parser = db_commands.add_parser("revision", help=db_revision.__doc__)
+    revision_parser.add_argument("-m", "--message", required=True, help="what the migration changes")
+    revision_parser.set_defaults(run=db_revision)
+    backup_parser = commands.add_parser("backup", help=backup.__doc__)
+    backup_parser.add_argument("file", help="the backup file to write")
+    backup_parser.add_argument("--force", action="store_true", help="replace the file if it exists")
+    backup_parser.set_defaults(run=backup)
+
+
 def build_parser(settings: Settings) -> argparse.ArgumentParser:
     """Return the argument parser of every command."""
     parser = argparse.ArgumentParser(prog="python -m pace_dash", description=__doc__)
@@ -126,6 +194,8 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
         "--authority-name", help="create the authority with this name if its code is new"
     )
     import_parser.set_defaults(run=import_file)
+    _add_maintenance_commands(commands)
+    add_user_commands(commands)
     return parser
 
 

@@ -9,19 +9,24 @@ from sqlalchemy import Engine, create_engine, event, insert, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from pace_dash.store.migrations import drop_version_table, upgrade_to_head
 from pace_dash.store.schema import Base, DataVersion, TargetRule
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
 
 def make_engine(database_url: str) -> Engine:
-    """Create the engine for a database URL, with SQLite pragmas or a pre-pinged pool."""
+    """Create the engine for a database URL, with SQLite pragmas or a pre-pinged pool.
+
+    Error messages leave out the statement's parameters: they can hold names and dates of birth,
+    and errors go to the log.
+    """
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, hide_parameters=True)
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url)
+    engine = create_engine(url, hide_parameters=True)
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine
 
@@ -36,16 +41,17 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def create_schema(engine: Engine) -> None:
-    """Create every table that does not exist yet, and the data-version row."""
-    Base.metadata.create_all(engine)
+    """Bring the schema to the latest migration, and create the data-version row."""
+    upgrade_to_head(engine)
     with Session(engine) as session, session.begin():
         if session.get(DataVersion, 1) is None:
             session.add(DataVersion(id=1, version=0))
 
 
 def drop_schema(engine: Engine) -> None:
-    """Drop every table of the app."""
+    """Drop every table of the app, and Alembic's record of the revision."""
     Base.metadata.drop_all(engine)
+    drop_version_table(engine)
 
 
 def bump_data_version(session: Session) -> None:
