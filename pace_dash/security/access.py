@@ -48,6 +48,18 @@ CACHEABLE_ENDPOINTS = frozenset(
 REFUSED_ENDPOINTS = frozenset({"static", "/_reload-hash"})
 
 
+PUBLIC, SIGNED_IN, REFUSED = "public", "signed in", "refused"
+
+
+def route_access(endpoint: str) -> str:
+    """Return who may use a Flask endpoint: the public, signed-in users, or no one (the default)."""
+    if endpoint in PUBLIC_ENDPOINTS:
+        return PUBLIC
+    if endpoint in SIGNED_IN_ENDPOINTS:
+        return SIGNED_IN
+    return REFUSED
+
+
 @dataclass(frozen=True)
 class SignedInUser:
     """The user of the current request, as the server knows them now."""

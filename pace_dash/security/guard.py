@@ -19,11 +19,11 @@ from sqlalchemy.exc import OperationalError
 
 from pace_dash.security.access import (
     CACHEABLE_ENDPOINTS,
-    PUBLIC_ENDPOINTS,
-    REFUSED_ENDPOINTS,
-    SIGNED_IN_ENDPOINTS,
+    PUBLIC,
+    REFUSED,
     SignedInUser,
     module_allows,
+    route_access,
 )
 from pace_dash.security.passwords import DUMMY_HASH, verify_password
 from pace_dash.security.sign_in_page import sign_in_page
@@ -152,7 +152,8 @@ class Guard:
         endpoint = flask.request.endpoint
         if endpoint is None:
             return None  # no route matched: Flask answers 404
-        if endpoint in REFUSED_ENDPOINTS or endpoint not in PUBLIC_ENDPOINTS | SIGNED_IN_ENDPOINTS:
+        access = route_access(endpoint)
+        if access == REFUSED:
             flask.abort(404)  # deny by default: an unclassified route serves no one
         try:
             setattr(flask.g, USER_KEY, self._signed_in_user())
@@ -163,7 +164,7 @@ class Guard:
                 alert = {"children": UNAVAILABLE, "is_open": True}
                 return flask.jsonify(multi=True, response={}, sideUpdate={ERROR_ALERT_ID: alert})
             return flask.Response(UNAVAILABLE, status=503, mimetype="text/plain")
-        if endpoint in PUBLIC_ENDPOINTS:
+        if access == PUBLIC:
             return None
         user = current_user()
         if user is None:
