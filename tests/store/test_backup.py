@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import sqlite3
+import stat
 import threading
 from pathlib import Path
 
@@ -140,6 +141,7 @@ def test_an_existing_file_is_replaced_only_with_force(live, tmp_path):
 
     backup_sqlite(source, target, force=True)
     assert events_and_version(target)[0] == 0
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600  # children's records: the owner's alone
 
 
 def test_a_missing_database_is_refused_and_not_created(tmp_path):
