@@ -59,6 +59,15 @@ def audit(
 ) -> None:
     """Append an action of the current user to the audit trail."""
     user = current_user()
+    # Also logged, for log-based monitoring: ids and counts only, never names or dates of birth.
+    log.info(
+        "audit: %s %s by user %s, child id %s, %s records",
+        action,
+        outcome,
+        user and user.user_id,
+        child_id,
+        records,
+    )
     services().accounts.audit(
         AuditRecord(
             action=action,
