@@ -28,6 +28,10 @@ from pace_dash.store.migrations import (
 from pace_dash.store.schema import Base, Child, DataVersion, Event, LocalAuthority
 
 ACCOUNT_TABLES = {"app_user", "user_authority", "user_session", "login_attempt", "audit_event"}
+# Revisions are numbered 0001, 0002, ...: the latest is the highest number among the scripts.
+SCRIPTS = tuple(sorted(path.name for path in (MIGRATIONS_DIR / "versions").glob("[0-9][0-9][0-9][0-9]_*.py")))
+LATEST = SCRIPTS[-1][:4]
+NEXT = f"{int(LATEST) + 1:04d}"
 
 
 def differences(engine, metadata: sa.MetaData = Base.metadata) -> list:
@@ -66,7 +70,7 @@ def test_migrating_an_empty_database_builds_the_models_schema(engine):
 
     assert upgrade_to_head(engine) is True
 
-    assert current_revision(engine) == head_revision() == "0002"
+    assert current_revision(engine) == head_revision() == LATEST
     assert set(sa.inspect(engine).get_table_names()) == {*Base.metadata.tables, VERSION_TABLE}
     assert differences(engine) == []
     assert upgrade_to_head(engine) is False  # at the latest revision: nothing to run
@@ -143,7 +147,7 @@ def test_a_database_made_by_create_all_is_stamped_then_upgraded_keeping_its_rows
 
     # Stamped with the wrong revision, 0002 would fail on tables that exist or never create them.
     assert set(sa.inspect(engine).get_table_names()) >= ACCOUNT_TABLES
-    assert current_revision(engine) == "0002"
+    assert current_revision(engine) == LATEST
     assert differences(engine) == []
     with Session(engine) as session:
         assert session.get(DataVersion, 1).version == 7
@@ -158,8 +162,8 @@ BROKEN_REVISION = '''
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "{next}"
+down_revision = "{latest}"
 branch_labels = None
 depends_on = None
 
@@ -185,12 +189,13 @@ def copy_of_migrations(tmp_path):
 
 def test_a_failing_migration_changes_nothing(engine, tmp_path):
     scripts = copy_of_migrations(tmp_path)
-    (scripts / "versions" / "0003_broken.py").write_text(textwrap.dedent(BROKEN_REVISION))
+    broken = textwrap.dedent(BROKEN_REVISION).replace("{next}", NEXT).replace("{latest}", LATEST)
+    (scripts / "versions" / f"{NEXT}_broken.py").write_text(broken)
 
     with pytest.raises(RuntimeError, match="failed halfway"):
         upgrade_to_head(engine, script_location=scripts)
 
-    assert current_revision(engine) == "0002"
+    assert current_revision(engine) == LATEST
     assert not sa.inspect(engine).has_table("half_done")
     assert "nickname" not in {column["name"] for column in sa.inspect(engine).get_columns("child")}
     assert differences(engine) == []
@@ -206,18 +211,14 @@ def test_revision_writes_the_next_migration_for_a_new_model(tmp_path):
     assert new_revision("nothing new", script_location=scripts) is None
     written = new_revision("Case notes", script_location=scripts, target_metadata=models)
 
-    assert written.name == "0003_case_notes.py"
-    assert sorted(path.name for path in (scripts / "versions").glob("*.py")) == [
-        "0001_initial_schema.py",
-        "0002_accounts.py",
-        "0003_case_notes.py",
-    ]
+    assert written.name == f"{NEXT}_case_notes.py"
+    assert sorted(path.name for path in (scripts / "versions").glob("*.py")) == [*SCRIPTS, written.name]
     script = written.read_text()
-    assert 'down_revision = "0002"' in script
+    assert f'down_revision = "{LATEST}"' in script
     assert 'op.create_table(\n        "case_note"' in script
     engine = make_engine(f"sqlite:///{tmp_path / 'next.db'}")
     upgrade_to_head(engine, script_location=scripts)
-    assert current_revision(engine) == "0003"
+    assert current_revision(engine) == NEXT
     assert differences(engine, models) == []
     engine.dispose()
 
@@ -243,10 +244,10 @@ def test_db_upgrade_on_the_command_line_creates_the_tables_once(tmp_path):
     current = run_cli("db", "current", database_url=url)
 
     assert first.returncode == 0, first.stderr
-    assert first.stdout == "Database upgraded from no revision to revision 0002, the latest.\n"
+    assert first.stdout == f"Database upgraded from no revision to revision {LATEST}, the latest.\n"
     assert second.returncode == 0, second.stderr
-    assert second.stdout == "The database is already at the latest revision, 0002.\n"
-    assert (current.returncode, current.stdout) == (0, "The database is at revision 0002, the latest.\n")
+    assert second.stdout == f"The database is already at the latest revision, {LATEST}.\n"
+    assert (current.returncode, current.stdout) == (0, f"The database is at revision {LATEST}, the latest.\n")
     engine = make_engine(url)
     assert set(sa.inspect(engine).get_table_names()) == {*Base.metadata.tables, VERSION_TABLE}
     assert differences(engine) == []
