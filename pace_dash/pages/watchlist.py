@@ -115,7 +115,7 @@ def layout(**query) -> html.Div:
                     dashGridOptions={
                         "pagination": True,
                         "paginationPageSize": 50,
-                        "overlayNoRowsTemplate": "Nobody in these filters is overdue or due soon.",
+                        "localeText": {"noRowsToShow": "Nobody in these filters is overdue or due soon."},
                     },
                     style={"height": "640px"},
                 ),
@@ -150,7 +150,7 @@ def _columns() -> list[dict]:
         {"field": "milestone", "headerName": "Milestone", "flex": 1, "minWidth": 180},
         {"field": "due_date", "headerName": "Due", "width": 120},
         {"field": "days_overdue", "headerName": "Days overdue", "type": "numericColumn", "width": 130,
-         "sort": "desc", "cellClassRules": {"text-overdue fw-semibold": "params.value > 0"}},
+         "sort": "desc", "cellClassRules": {"text-overdue fw-semibold": {"function": "params.value > 0"}}},
         {"field": "days_until_due", "headerName": "Days until due", "type": "numericColumn", "width": 135},
         {"field": "current_stage", "headerName": "Current stage", "flex": 1, "minWidth": 200},
         {"field": "route", "headerName": "Route", "flex": 1, "minWidth": 160},

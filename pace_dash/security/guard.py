@@ -54,12 +54,12 @@ FORM_EXPIRED = "The sign-in form had expired. Please try again."
 SESSION_ENDED = "Your session has ended. Sign in again to carry on."
 FORBIDDEN = "Your role does not include this."
 UNAVAILABLE = "The data is unavailable just now: the database is not answering. Try again in a minute."
-# Content-Security-Policy. Scripts: the app's own and Dash's inline scripts by hash. Plotly's WebGL
-# traces compile their shaders with `new Function`, hence 'unsafe-eval'; styles: Plotly and the
-# grids write inline styles. Nothing may frame the app, and forms post only to it.
+# Content-Security-Policy. Scripts: the app's own files and Dash's inline scripts by hash, no eval
+# (tests/browser/test_csp_browser.py draws every page under it). Styles: Plotly and the grids write
+# inline styles. Nothing may frame the app, and forms post only to it.
 CSP = {
     "default-src": ["'self'"],
-    "script-src": ["'self'", "'unsafe-eval'"],
+    "script-src": ["'self'"],
     "style-src": ["'self'", "'unsafe-inline'"],
     "img-src": ["'self'", "data:", "blob:"],
     "font-src": ["'self'", "data:"],
