@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from selenium.webdriver.common.keys import Keys
 
 from tests.conftest import SAMPLE_REFERENCE
 
@@ -32,3 +33,12 @@ def test_every_page_draws_under_the_csp_without_console_errors(browser):
         browser.driver.get(f"{browser.server_url}{path}")
         browser.wait_for_element(drawn, timeout=30)
         assert browser.get_logs() == [], path
+
+
+def test_a_page_whose_session_ended_goes_to_sign_in_and_back(browser):
+    browser.driver.get(f"{browser.server_url}/watchlist")
+    browser.wait_for_element("#watch-grid .ag-row", timeout=30)
+    browser.driver.delete_cookie("pace_session")  # as if it had timed out on the server
+    browser.find_element("#watch-within").send_keys("0", Keys.ENTER)  # any change runs a callback
+    browser.wait_for_element("#sign-in-form", timeout=30)
+    assert browser.driver.current_url.endswith("/login?next=%2Fwatchlist")
