@@ -21,6 +21,7 @@ from pace_dash.app import create_app
 from pace_dash.domain import journeys
 from pace_dash.domain.pseudonyms import pseudonym
 from pace_dash.settings import load_settings
+from pace_dash.store.demo import DEMO_PASSWORD
 from pace_dash.store.scope import Scope
 
 DOCS = Path(__file__).resolve().parent
@@ -56,6 +57,15 @@ def shoot(driver, url: str, wait_for: str, path: Path) -> None:
     print(f"saved {path.relative_to(DOCS.parent)}")
 
 
+def sign_in(driver, base: str, username: str) -> None:
+    """Sign in with one of the demo database's accounts."""
+    driver.get(f"{base}/login")
+    driver.find_element(By.ID, "username").send_keys(username)
+    driver.find_element(By.ID, "password").send_keys(DEMO_PASSWORD)
+    driver.find_element(By.ID, "sign-in-button").click()
+    WebDriverWait(driver, 30).until(expected_conditions.presence_of_element_located((By.ID, "shell-url")))
+
+
 def main() -> None:
     """Serve the app, take the screenshots, stop."""
     app = create_app(load_settings())
@@ -77,6 +87,7 @@ def main() -> None:
     try:
         child_id = illustrative_child(app)
         base = f"http://127.0.0.1:{port}"
+        sign_in(driver, base, "demo-admin")
         settings = app.server.extensions["pace_dash"].settings
         if settings.presentation:
             # Run again with PACE_PRESENTATION=true (one app per process): the same child by pseudonym.
