@@ -698,7 +698,7 @@ def export_panel_pack(_pdf, _png, child_id):
     user = signed_in_user()
     if user is None or not user.may("manager"):
         dash.set_props(ERROR_ALERT, {"children": EXPORT_NOT_ALLOWED, "is_open": True})
-        raise PreventUpdate
+        return dash.no_update  # not PreventUpdate, which would drop the message too
     today = context.settings.effective_today()
     journey = load_journey(context.store, scope, child, today)
     image_format = "pdf" if ctx.triggered_id == EXPORT_PDF else "png"

@@ -20,8 +20,9 @@ from pace_dash.security.guard import (
 from pace_dash.security.passwords import PasswordRefused, hash_password, verify_password
 from pace_dash.store.accounts import Accounts, utc_now
 from pace_dash.store.schema import UserSession
+from pace_dash.store.scope import Scope
 from pace_dash.web import EXTENSION_KEY
-from tests.conftest import ADMIN, NORTH_VIEWER, TEST_PASSWORD
+from tests.conftest import ADMIN, NORTH_MANAGER, NORTH_VIEWER, SAMPLE_NAME, SAMPLE_REFERENCE, TEST_PASSWORD
 from tests.security.helpers import (
     HOME_CALLBACK,
     callback,
@@ -250,3 +251,40 @@ def test_no_demo_accounts_outside_the_demo_database(dash_app):
     page = dash_app.server.test_client().get("/login")
     assert "Demo accounts" not in page.text
     assert not accounts_of(dash_app).has_demo_accounts()
+
+
+def test_a_presenter_account_sees_pseudonyms_on_a_server_not_in_presentation_mode(dash_app):
+    username = f"probe-presenter-{next(_numbers)}"
+    accounts_of(dash_app).create_user(
+        username, hash_password(TEST_PASSWORD, username), "manager", ["NTH"], presenter=True
+    )
+    client = dash_app.server.test_client()
+    sign_in(client, username, address=new_address())
+    overview = callback(client).text
+    assert "P-" in overview
+    assert SAMPLE_REFERENCE not in overview
+    assert SAMPLE_NAME not in overview
+    shown = dash_app.server.test_client()
+    sign_in(shown, NORTH_VIEWER, address=new_address())
+    assert SAMPLE_REFERENCE in callback(shown).text  # the same page, identifiable, for a viewer
+
+
+def test_a_viewer_may_not_export_a_panel_pack_but_a_manager_may(dash_app):
+    from pace_dash.pages.child import EXPORT_NOT_ALLOWED  # page modules need the app first
+
+    store = dash_app.server.extensions[EXTENSION_KEY].store
+    child_id = int(store.find_children(Scope.everything(), SAMPLE_REFERENCE)["child_id"].iloc[0])
+    answers = {}
+    for username in (NORTH_VIEWER, NORTH_MANAGER):
+        client = dash_app.server.test_client()
+        sign_in(client, username, address=new_address())
+        spec = next(spec for spec in dependencies(client) if spec["output"] == "child-download.data")
+        values = {"child-export-png.n_clicks": 1, "child-key.data": child_id}
+        body = request_body(spec, lambda _id, prop, values=values: values.get(f"{_id}.{prop}"))
+        body["changedPropIds"] = ["child-export-png.n_clicks"]
+        answers[username] = callback(client, body)
+    refused = answers[NORTH_VIEWER].get_json()
+    assert "child-download" not in refused.get("response", {})
+    assert refused["sideUpdate"]["shell-error-alert"]["children"] == EXPORT_NOT_ALLOWED
+    sent = answers[NORTH_MANAGER].get_json()["response"]["child-download"]["data"]
+    assert sent["filename"].startswith(f"panel-pack-{SAMPLE_REFERENCE}")
