@@ -291,6 +291,8 @@ class Guard:
     def _try_sign_in(self, username: str, password: str) -> flask.Response | str:
         address = flask.request.remote_addr or "unknown"
         since = utc_now() - THROTTLE_WINDOW
+        # Attempts older than the window throttle no one; the audit trail keeps the history.
+        self.accounts.forget_attempts_before(since)
         throttled = (
             self.accounts.recent_failures(since, username=username) >= FAILURES_PER_ACCOUNT
             or self.accounts.recent_failures(since, address=address) >= FAILURES_PER_ADDRESS
