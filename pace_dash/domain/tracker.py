@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from pace_dash.domain.catalogue import CEASED_REASONS, EVENTS, LEGAL_STATUSES, ORDERS, PLACEMENTS, ROUTES
+from pace_dash.domain.export import FORMULA_STARTS
 
 SHAPES: tuple[str, ...] = ("wide", "events", "periods")
 ERROR, WARNING, NOTICE = "error", "warning", "notice"
@@ -29,6 +30,10 @@ HEADER_ROW = 1
 MAX_XLSX_UNCOMPRESSED = 200 * 1024 * 1024
 MAX_XLSX_ENTRIES = 2000
 MAX_XLSX_RATIO = 200
+# A tracker export writes this before a text cell a spreadsheet would run as a formula, or that
+# starts with it already; reading takes exactly one away (see unescape).
+ESCAPE = "'"
+ESCAPED_FIRST: frozenset[str] = frozenset((*FORMULA_STARTS, ESCAPE))
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,7 @@ PERIOD_COLUMNS: tuple[Column, ...] = (
     Column("category", "Category", required=True),
     Column("start_date", "Start", required=True, is_date=True),
     Column("end_date", "End", is_date=True),
+    Column("note", "Note"),
 )
 SHAPE_COLUMNS: MappingProxyType[str, tuple[Column, ...]] = MappingProxyType(
     {"wide": WIDE_COLUMNS, "events": EVENT_LOG_COLUMNS, "periods": PERIOD_COLUMNS}
@@ -99,6 +105,9 @@ USUAL_ORDER: tuple[tuple[str, str], ...] = (
     ("panel", "adm_decision"),
     ("adm_decision", "petition_lodged"),
     ("petition_lodged", "order_granted"),
+)
+MILESTONE_SLOTS: MappingProxyType[str, int] = MappingProxyType(
+    {code: slot for slot, code in enumerate(dict.fromkeys(code for pair in USUAL_ORDER for code in pair))}
 )
 
 
@@ -127,6 +136,9 @@ EVENT_LOOKUP = _vocabulary(
     {code: event.label for code, event in EVENTS.items()},
     *((column.header, column.event) for column in WIDE_COLUMNS if column.event),
     ("ADM", "adm_decision"),
+)
+EVENT_ATTRIBUTES: MappingProxyType[str, str | None] = MappingProxyType(
+    {code: event.attribute for code, event in EVENTS.items()}
 )
 ATTRIBUTE_LOOKUPS: MappingProxyType[str, MappingProxyType[str, str]] = MappingProxyType(
     {"route": ROUTE_LOOKUP, "order": ORDER_LOOKUP, "reason": REASON_LOOKUP}
@@ -168,7 +180,7 @@ class Parsed:
     present: frozenset[str]  # column keys the file has (a missing optional column changes nothing)
     children: pd.DataFrame  # row, reference, name, date_of_birth, sex, sibling_group
     events: pd.DataFrame  # row, reference, code, on_date, attribute, note
-    periods: pd.DataFrame  # row, reference, lane, category, start_date, end_date
+    periods: pd.DataFrame  # row, reference, lane, category, start_date, end_date, note
     problems: tuple[Problem, ...]
     rows: int
 
@@ -223,16 +235,42 @@ def _read_csv(data: bytes) -> Table:
                 0, "", "file is Windows-1252, not UTF-8: check accented letters read correctly", "", WARNING
             )
         )
-    # The csv module keeps one record per Excel row, quoted line breaks and blank rows included,
-    # so record numbers are the row numbers the user sees.
-    records = list(csv.reader(io.StringIO(text, newline="")))
-    if not records:
+    cells = _csv_cells(text)
+    if cells.empty:
         return _unreadable("the file is empty")
-    width = max(len(record) for record in records)
-    padded = [record + [""] * (width - len(record)) for record in records]
-    headers = tuple(value.strip() for value in padded[0])
-    frame = pd.DataFrame(padded[1:], columns=range(width), dtype=object)
+    headers = tuple(str(value).strip() for value in cells.iloc[0])
+    frame = cells.iloc[1:].reset_index(drop=True)
     return _table(headers, frame, problems)
+
+
+def _csv_cells(text: str) -> pd.DataFrame:
+    """Return every record of a CSV text as one row of text cells, in columns 0..n-1.
+
+    One record per Excel row, quoted line breaks and blank rows included, so record numbers are
+    the row numbers the user sees. pandas' C parser reads a regular file many times faster than
+    the csv module; a row wider than the first, or quoting it will not read, falls back to the
+    csv module, whose records are the same.
+    """
+    try:
+        cells = pd.read_csv(
+            io.StringIO(text),
+            header=None,
+            dtype=object,
+            na_filter=False,
+            skip_blank_lines=False,
+            engine="c",
+        )
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+    except pd.errors.ParserError:
+        records = list(csv.reader(io.StringIO(text, newline="")))
+        if not records:
+            return pd.DataFrame()
+        width = max(len(record) for record in records)
+        padded = [record + [""] * (width - len(record)) for record in records]
+        return pd.DataFrame(padded, columns=range(width), dtype=object)
+    cells.columns = range(cells.shape[1])
+    return cells
 
 
 def _read_xlsx(data: bytes, sheet: str | None) -> Table:
@@ -280,9 +318,12 @@ def _read_xlsx(data: bytes, sheet: str | None) -> Table:
 
 def _table(headers: tuple[str, ...], frame: pd.DataFrame, problems: list[Problem]) -> Table:
     frame["row"] = np.arange(len(frame), dtype="int64") + HEADER_ROW + 1
-    cells = frame.drop(columns="row")
-    empty = cells.isna() | cells.apply(lambda column: column.astype(str).str.strip().eq(""))
-    return Table(headers, frame[~empty.all(axis=1)].reset_index(drop=True), tuple(problems))
+    filled = np.zeros(len(frame), dtype=bool)
+    for position in frame.columns.drop("row"):
+        cells = _Cells(frame[position])
+        each = cells.distinct.notna() & cells.distinct.astype(str).str.strip().ne("")
+        filled |= cells.spread(each).to_numpy(dtype=bool)
+    return Table(headers, frame[filled].reset_index(drop=True), tuple(problems))
 
 
 # --- cells -----------------------------------------------------------------------------------
@@ -292,13 +333,63 @@ DATE_PATTERN = re.compile(
     r"|(?P<iso_year>\d{4})-(?P<iso_month>\d{2})-(?P<iso_day>\d{2}))$"
 )
 TWO_DIGIT_YEAR = re.compile(r"^\d{1,2}[/.-]\d{1,2}[/.-]\d{2}$")
+NO_SUCH_DATE_RULE = "no such date (dates are day/month/year)"
+TWO_DIGIT_YEAR_RULE = "two-digit year: write the year in full"
+NOT_A_DATE_RULE = "not a date: use dd/mm/yyyy or yyyy-mm-dd"
+EARLIEST_DATE = pd.Timestamp.min.ceil("D").date()
+LATEST_DATE = pd.Timestamp.max.floor("D").date()
+
+
+def _all_text(values: pd.Series) -> bool:
+    return pd.api.types.infer_dtype(values, skipna=False) in {"string", "empty"}
+
+
+class _Cells:
+    """One column's cells as its distinct values and, for each cell, which of them it holds.
+
+    A tracker column repeats few distinct values (a few event names, some thousand dates, one
+    reference per child), so each rule is worked out once per distinct value and spread back to
+    the cells: many times faster than cell by cell on a big file. A column of mixed XLSX cells
+    keeps every cell as its own value, since 1 and True would count as one.
+    """
+
+    def __init__(self, cells: pd.Series):
+        self.index = cells.index
+        if _all_text(cells):
+            self.codes, distinct = pd.factorize(cells.to_numpy(dtype=object))
+        else:
+            self.codes, distinct = np.arange(len(cells)), cells.to_numpy(dtype=object)
+        self.distinct = pd.Series(distinct, dtype=object)
+
+    def spread(self, each: pd.Series) -> pd.Series:
+        """Return what was worked out for each distinct value, for every cell."""
+        return pd.Series(each.to_numpy()[self.codes], index=self.index, dtype=each.dtype)
+
+
+def unescape(text: str) -> str:
+    """Undo the apostrophe a tracker export puts before a text cell a spreadsheet would run.
+
+    The export writes a leading apostrophe before text starting with =, +, -, @, a tab, a carriage
+    return or an apostrophe; reading removes exactly one, so export then import gives the text back.
+    """
+    if text[:1] == ESCAPE and text[1:2] in ESCAPED_FIRST:
+        return text[1:]
+    return text
+
+
+def _clean(values: pd.Series) -> pd.Series:
+    return values.str.strip().map(unescape).astype(object)
 
 
 def texts(values: pd.Series) -> pd.Series:
     """Return cells as stripped text, empty for missing; whole numbers from XLSX without ".0"."""
+    cells = _Cells(values)
+    return cells.spread(_texts_each(cells.distinct))
 
-    if pd.api.types.infer_dtype(values, skipna=False) == "string":
-        return values.str.strip().astype(object)  # every CSV cell: no per-cell Python needed
+
+def _texts_each(values: pd.Series) -> pd.Series:
+    if _all_text(values):
+        return _clean(values)  # every CSV cell: no per-cell Python needed
 
     def one(value: object) -> str:
         if value is None or (isinstance(value, float) and np.isnan(value)):
@@ -307,51 +398,53 @@ def texts(values: pd.Series) -> pd.Series:
             return str(int(value))
         if isinstance(value, dt.datetime | dt.date):
             return value.strftime("%d/%m/%Y")
-        return str(value).strip()
+        return unescape(str(value).strip())
 
     return values.map(one).astype(object)
 
 
 def parse_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Return the dates of some cells (NaT when empty) and the rule broken by each unreadable one."""
-    if pd.api.types.infer_dtype(values, skipna=False) == "string":
-        is_cell_date = pd.Series(False, index=values.index)
+    cells = _Cells(values)
+    dates, rule = _parse_dates(cells.distinct)
+    return cells.spread(dates.astype("datetime64[ns]")), cells.spread(rule.astype(object))
+
+
+def _parse_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    # Cell by cell: parse_dates and _dates call this with each distinct value once.
+    if _all_text(values):
+        is_cell_date = np.zeros(len(values), dtype=bool)
     else:
-        is_cell_date = values.map(lambda value: isinstance(value, dt.date)).astype(bool)
-    cell_dates = pd.to_datetime(
-        values.where(is_cell_date).map(
-            lambda value: value.date() if isinstance(value, dt.datetime) else value
-        ),
-        errors="coerce",
-    )
-    text = texts(values.where(~is_cell_date))
-    parts = text.str.extract(DATE_PATTERN)
-    day = parts["day"].fillna(parts["iso_day"])
-    month = parts["month"].fillna(parts["iso_month"])
-    year = parts["year"].fillna(parts["iso_year"])
-    numbers = pd.DataFrame({"year": year, "month": month, "day": day}).apply(pd.to_numeric)
-    text_dates = pd.to_datetime(numbers, errors="coerce")
-    dates = cell_dates.where(is_cell_date, text_dates).astype("datetime64[ns]")
-    matched = year.notna()
-    rule = pd.Series(
-        np.select(
-            [
-                is_cell_date | (text == ""),
-                matched & dates.isna(),
-                text.str.match(TWO_DIGIT_YEAR),
-                ~matched,
-            ],
-            [
-                "",
-                "no such date (dates are day/month/year)",
-                "two-digit year: write the year in full",
-                "not a date: use dd/mm/yyyy or yyyy-mm-dd",
-            ],
-            "",
-        ),
-        index=values.index,
-    )
-    return dates, rule.where(dates.isna(), "")
+        is_cell_date = values.map(lambda value: isinstance(value, dt.date)).to_numpy(dtype=bool)
+    parsed = [_text_date(text) for text in texts(values.where(~is_cell_date))]
+    dates = pd.to_datetime(pd.Series([date for date, _rule in parsed], index=values.index, dtype=object))
+    rule = pd.Series([rule for _date, rule in parsed], index=values.index, dtype=object)
+    if is_cell_date.any():
+        cell_dates = pd.to_datetime(
+            values.where(is_cell_date).map(
+                lambda value: value.date() if isinstance(value, dt.datetime) else value
+            ),
+            errors="coerce",
+        )
+        dates = cell_dates.where(is_cell_date, dates)
+        rule = rule.where(~is_cell_date, "")
+    return dates.astype("datetime64[ns]"), rule
+
+
+def _text_date(text: str) -> tuple[dt.date | None, str]:
+    """Return the date a cleaned text cell holds, or None and the rule it breaks ("" when empty)."""
+    if not text:
+        return None, ""
+    match = DATE_PATTERN.match(text)
+    if match is None:
+        return None, TWO_DIGIT_YEAR_RULE if TWO_DIGIT_YEAR.match(text) else NOT_A_DATE_RULE
+    year, month, day = (match[part] or match[f"iso_{part}"] for part in ("year", "month", "day"))
+    try:
+        date = dt.date(int(year), int(month), int(day))
+    except ValueError:
+        return None, NO_SUCH_DATE_RULE
+    # A year pandas cannot hold (before 1677 or after 2262) is no such date either.
+    return (date, "") if EARLIEST_DATE <= date <= LATEST_DATE else (None, NO_SUCH_DATE_RULE)
 
 
 # --- validation ------------------------------------------------------------------------------
@@ -437,7 +530,7 @@ def _empty_parsed(shape: str, present: frozenset[str], rows: int) -> Parsed:
         present=present,
         children=_frame("row", "reference", "name", "date_of_birth", "sex", "sibling_group"),
         events=_frame("row", "reference", "code", "on_date", "attribute", "note"),
-        periods=_frame("row", "reference", "lane", "category", "start_date", "end_date"),
+        periods=_frame("row", "reference", "lane", "category", "start_date", "end_date", "note"),
         problems=(),
         rows=rows,
     )
@@ -462,9 +555,11 @@ def _column(columns: tuple[Column, ...], key: str) -> Column:
 
 def _references(raw, rows, columns, problems) -> pd.Series:
     # References are matched as the search box finds them: trimmed and upper-case.
-    reference = texts(raw["reference"]).str.upper()
+    cells = _Cells(raw["reference"])
+    each = texts(cells.distinct).str.upper().astype(object)
+    reference = cells.spread(each)
     problems += _flag(
-        reference == "", rows, _column(columns, "reference"), "required value missing", reference
+        cells.spread(each == ""), rows, _column(columns, "reference"), "required value missing", reference
     )
     return reference
 
@@ -472,14 +567,15 @@ def _references(raw, rows, columns, problems) -> pd.Series:
 def _dates(raw, rows, column: Column, problems) -> pd.Series:
     if column.key not in raw:
         return pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
-    dates, rule = parse_dates(raw[column.key])
+    # Parsed and checked per distinct text, as parse_dates does, and only then spread to the rows.
+    cells = _Cells(raw[column.key])
+    dates, rule = _parse_dates(cells.distinct)
     for broken in rule[rule != ""].unique():
-        problems += _flag(rule == broken, rows, column, broken, raw[column.key])
+        problems += _flag(cells.spread(rule == broken), rows, column, broken, raw[column.key])
     if column.required:
-        problems += _flag(
-            dates.isna() & (rule == ""), rows, column, "required value missing", raw[column.key]
-        )
-    return dates
+        missing = cells.spread(dates.isna() & (rule == ""))
+        problems += _flag(missing, rows, column, "required value missing", raw[column.key])
+    return cells.spread(dates.astype("datetime64[ns]"))
 
 
 def _check_timing(dates, birth, today, rows, column: Column, values, problems) -> None:
@@ -487,8 +583,11 @@ def _check_timing(dates, birth, today, rows, column: Column, values, problems) -
     problems += _flag(dates > today, rows, column, "date in the future", values)
 
 
-def _lookup(values: pd.Series, vocabulary) -> pd.Series:
-    return texts(values).map(lambda text: vocabulary.get(normalise(text)) if text else None)
+def _lookup(text: pd.Series, vocabulary) -> pd.Series:
+    """Return the code each cleaned text cell names in a vocabulary, None where it names none."""
+    cells = _Cells(text)
+    found = cells.distinct.map(lambda one: vocabulary.get(normalise(one)) if one else None)
+    return cells.spread(found.astype(object))
 
 
 def _wide(raw, rows, columns, authority, today, _known, problems) -> Parsed:
@@ -584,65 +683,93 @@ def _wide_attribute(raw, rows, columns, kind: str, dates, problems) -> tuple[pd.
 
 
 def _order_warnings(events: pd.DataFrame, columns, problems) -> None:
-    first = events.sort_values("on_date").drop_duplicates(["reference", "code"])
-    table = first.set_index(["reference", "code"])
+    # A table of each child's first date (and its row) of each milestone, one row per child, built
+    # from one sort: then each pair of milestones is one comparison of two columns.
+    slot = events["code"].map(MILESTONE_SLOTS).to_numpy(dtype="float64")
+    mine = ~np.isnan(slot)
+    child = pd.factorize(events["reference"].to_numpy(dtype=object)[mine])[0]
+    slot = slot[mine].astype("int64")
+    day = events["on_date"].to_numpy(dtype="datetime64[ns]")[mine]
+    row = events["row"].to_numpy(dtype="int64")[mine]
+    order = np.lexsort((row, day, slot, child))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = (np.diff(child[order]) != 0) | (np.diff(slot[order]) != 0)
+    chosen = order[first]
+    shape = (child.max() + 1 if len(child) else 0, len(MILESTONE_SLOTS))
+    dates = np.full(shape, np.datetime64("NaT", "ns"))
+    rows = np.zeros(shape, dtype="int64")
+    dates[child[chosen], slot[chosen]] = day[chosen]
+    rows[child[chosen], slot[chosen]] = row[chosen]
     for earlier, later in USUAL_ORDER:
-        before = table.xs(earlier, level="code")["on_date"] if earlier in table.index.levels[1] else None
-        if before is None or later not in table.index.levels[1]:
-            continue
-        after = table.xs(later, level="code")
-        joined = after.join(before.rename("earlier_date"), how="inner")
-        out = joined[joined["on_date"] < joined["earlier_date"]]
+        before, after = MILESTONE_SLOTS[earlier], MILESTONE_SLOTS[later]
+        out = dates[:, after] < dates[:, before]  # False where either is missing (NaT)
         header = next((c.header for c in columns if c.event == later), "Date")
+        rule = f"{EVENTS[later].label} dated before {EVENTS[earlier].label}"
         problems += [
-            Problem(
-                int(row.row),
-                header,
-                f"{EVENTS[later].label} dated before {EVENTS[earlier].label}",
-                row.on_date.strftime("%d/%m/%Y"),
-                WARNING,
-            )
-            for row in out.itertuples()
+            Problem(int(number), header, rule, pd.Timestamp(when).strftime("%d/%m/%Y"), WARNING)
+            for number, when in zip(rows[out, after], dates[out, after], strict=True)
         ]
 
 
 def _known_birth(reference, known, rows, column, problems) -> pd.Series:
     births = known.drop_duplicates("reference").set_index("reference")["date_of_birth"]
-    unknown = (reference != "") & ~reference.isin(births.index)
+    position = births.index.get_indexer(reference)
     problems += _flag(
-        unknown, rows, column, "unknown child reference: import the wide tracker first", reference
+        (reference != "") & (position < 0),
+        rows,
+        column,
+        "unknown child reference: import the wide tracker first",
+        reference,
     )
-    return pd.to_datetime(reference.map(births)).astype("datetime64[ns]")
+    # Position -1 (not known) takes the NaT appended last.
+    dates = np.append(births.to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))
+    return pd.Series(dates[position], index=reference.index, dtype="datetime64[ns]")
+
+
+def _blank(raw: pd.DataFrame) -> pd.Series:
+    return pd.Series("", index=raw.index, dtype=object)
 
 
 def _event_log(raw, rows, columns, _authority, today, known, problems) -> Parsed:
     reference = _references(raw, rows, columns, problems)
     birth = _known_birth(reference, known, rows, _column(columns, "reference"), problems)
     event_column = _column(columns, "event")
-    event_text = texts(raw["event"])
-    code = _lookup(event_text, EVENT_LOOKUP)
-    problems += _flag((event_text != "") & code.isna(), rows, event_column, "unknown event", event_text)
-    problems += _flag(event_text == "", rows, event_column, "required value missing", event_text)
+    # Event names and details are a handful of distinct values: every rule on them is worked out
+    # per distinct value and spread to the rows (see _Cells).
+    event = _Cells(raw["event"])
+    event_each = texts(event.distinct)
+    code_each = _lookup(event_each, EVENT_LOOKUP)
+    event_text, code = event.spread(event_each), event.spread(code_each)
+    unknown_event = event.spread((event_each != "") & code_each.isna())
+    problems += _flag(unknown_event, rows, event_column, "unknown event", event_text)
+    problems += _flag(
+        event.spread(event_each == ""), rows, event_column, "required value missing", event_text
+    )
     date_column = _column(columns, "on_date")
     dates = _dates(raw, rows, date_column, problems)
     _check_timing(dates, birth, today, rows, date_column, raw["on_date"], problems)
-    detail = texts(raw["detail"]) if "detail" in raw else pd.Series("", index=raw.index, dtype=object)
-    note = texts(raw["note"]) if "note" in raw else pd.Series("", index=raw.index, dtype=object)
-    kinds = code.map(lambda found: EVENTS[found].attribute if isinstance(found, str) else None)
+    detail = _Cells(raw["detail"] if "detail" in raw else _blank(raw))
+    detail_each = texts(detail.distinct)
+    detail_text, detail_given = detail.spread(detail_each), detail.spread(detail_each != "")
+    note = texts(raw["note"]) if "note" in raw else _blank(raw)
+    kinds_each = code_each.map(EVENT_ATTRIBUTES)
     attribute = pd.Series(None, index=raw.index, dtype=object)
     detail_column = _column(columns, "detail")
     for kind, vocabulary in ATTRIBUTE_LOOKUPS.items():
-        mine = kinds == kind
-        found = _lookup(detail, vocabulary)
+        mine = event.spread(kinds_each == kind)
+        if not mine.any():
+            continue  # every rule below is about this kind's rows
+        found = detail.spread(_lookup(detail_each, vocabulary))
+        unknown = mine & detail_given & found.isna()
         if kind == "reason":
-            free = mine & (detail != "") & found.isna()
-            note = note.mask(free & (note == ""), detail).mask(free & (note != ""), detail + ": " + note)
-            found = found.mask(free, "other")
+            # A free-text reason: the reason is "other" and the text goes first in the note.
+            with_note = unknown & (note != "")
+            note = note.mask(unknown & ~with_note, detail_text)
+            note[with_note] = detail_text[with_note] + ": " + note[with_note]
+            found = found.mask(unknown, "other")
         else:
-            problems += _flag(
-                mine & (detail != "") & found.isna(), rows, detail_column, f"unknown {kind}", detail
-            )
-            problems += _flag(mine & (detail == ""), rows, detail_column, f"{kind} required", detail)
+            problems += _flag(unknown, rows, detail_column, f"unknown {kind}", detail_text)
+            problems += _flag(mine & ~detail_given, rows, detail_column, f"{kind} required", detail_text)
         attribute = attribute.mask(mine, found)
     events = pd.DataFrame(
         {
@@ -688,6 +815,7 @@ def _periods(raw, rows, columns, _authority, today, known, problems) -> Parsed:
     if "end_date" in raw:
         _check_timing(end, birth, today, rows, end_column, raw["end_date"], problems)
         problems += _flag(end < start, rows, end_column, "end before start", raw["end_date"])
+    note = texts(raw["note"]) if "note" in raw else pd.Series("", index=raw.index, dtype=object)
     periods = pd.DataFrame(
         {
             "row": rows,
@@ -696,6 +824,7 @@ def _periods(raw, rows, columns, _authority, today, known, problems) -> Parsed:
             "category": category,
             "start_date": start,
             "end_date": end,
+            "note": note.replace({"": None}),
         }
     )
     complete = lane.notna() & category.notna() & start.notna() & (reference != "")

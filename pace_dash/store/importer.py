@@ -9,14 +9,16 @@ from a file stays as it was.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, String, insert, select, type_coerce, update
 from sqlalchemy.orm import Session
 
 from pace_dash.domain.export import to_csv_bytes
@@ -35,8 +37,15 @@ from pace_dash.store.schema import Child, Event, ImportBatch, LocalAuthority, Pe
 
 IMPORTED = "imported"
 CHILD_FIELDS: tuple[str, ...] = ("name", "date_of_birth", "sex", "sibling_group")
-EVENT_KEY: tuple[str, ...] = ("reference", "code", "on_date")
-PERIOD_KEY: tuple[str, ...] = ("reference", "lane", "category", "start_date")
+# Events and periods are matched on their child's id: integers merge far faster than references.
+EVENT_KEY: tuple[str, ...] = ("child_id", "code", "on_date")
+PERIOD_KEY: tuple[str, ...] = ("child_id", "lane", "category", "start_date")
+EVENT_COLUMNS = ["child_id", "code", "on_date", "attribute", "note", "import_id"]
+PERIOD_COLUMNS = ["child_id", "lane", "category", "start_date", "end_date", "note", "import_id"]
+CHUNK_ROWS = 10_000  # rows per executemany: bounded memory for the driver's parameters
+ISO_SAMPLE = dt.date(2001, 2, 3)
+SQLITE_IMPORT_CACHE = "PRAGMA cache_size = -65536"  # KiB: 64 MB, used only as far as needed
+SQLITE_DEFAULT_CACHE = "PRAGMA cache_size = -2000"  # SQLite's compiled-in default
 PROBLEM_COLUMNS: tuple[str, ...] = ("row", "column", "severity", "rule", "value")
 
 
@@ -119,14 +128,42 @@ def _split(problems: tuple[Problem, ...]) -> dict[str, tuple[Problem, ...]]:
     }
 
 
+def _as_dates(values: pd.Series) -> pd.Series:
+    # SQLite gives ISO text (numpy reads 100,000 in milliseconds), psycopg gives dates.
+    if values.map(type).eq(str).any():
+        return pd.Series(np.array(values.tolist(), dtype="datetime64[D]"), index=values.index).astype(
+            "datetime64[ns]"
+        )
+    return pd.to_datetime(values).astype("datetime64[ns]")
+
+
 def _stored_frame(session: Session, statement, columns: list[str], dates: tuple[str, ...]) -> pd.DataFrame:
-    # Core rows through the session's connection, transposed: ORM rows into pandas cost 3x more.
-    rows = session.connection().execute(statement).all()
-    values = list(zip(*rows, strict=True)) if rows else [pd.Series(dtype=object)] * len(columns)
-    frame = pd.DataFrame(dict(zip(columns, values, strict=True)), columns=columns)
+    """Return a query's rows as a frame: text as objects, ids as integers, dates as datetime64.
+
+    The rows come straight from the driver's cursor as plain tuples: SQLAlchemy's Row objects
+    take three times as long to fetch and ten times as long to turn into columns. So every column
+    selected must need no conversion by SQLAlchemy: text, integers, and dates through _raw_date.
+    """
+    result = session.connection().execute(statement)
+    try:
+        rows = result.cursor.fetchall()
+    finally:
+        result.close()
+    frame = pd.DataFrame(
+        {
+            name: pd.Series([row[position] for row in rows], dtype="int64" if name.endswith("id") else object)
+            for position, name in enumerate(columns)
+        }
+    )
     for column in dates:
-        frame[column] = pd.to_datetime(frame[column]).astype("datetime64[ns]")
+        frame[column] = _as_dates(frame[column])
     return frame
+
+
+def _raw_date(column):
+    # SQLAlchemy turns each stored SQLite date into a `date` in Python, 100,000 a quarter second:
+    # take the driver's value and convert the whole column at once instead.
+    return type_coerce(column, String).label(column.key)
 
 
 def _differs(merged: pd.DataFrame, fields: list[str]) -> pd.Series:
@@ -151,24 +188,63 @@ class _Diff:
 
 
 def _diff(incoming: pd.DataFrame, stored: pd.DataFrame, keys: list[str], fields: list[str]) -> _Diff:
-    merged = incoming.merge(
-        stored, on=keys, how="left", suffixes=("", "_stored"), indicator=True, validate="one_to_one"
-    )
-    found = merged["_merge"] == "both"
-    changed = found & _differs(merged, fields)
+    # Both sides are unique on the keys: the file's duplicates are errors, the stored ones dropped.
+    merged = incoming.merge(stored, on=keys, how="left", suffixes=("", "_stored"), indicator=True)
+    found = (merged["_merge"] == "both").to_numpy()
+    changed = found & _differs(merged, fields).to_numpy()
     return _Diff(merged[~found], merged[changed], int((found & ~changed).sum()))
 
 
-def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict]:
+def _python_values(series: pd.Series) -> list:
     # Plain Python values for the drivers: dates as `date`, every missing value as None.
-    out = {}
-    for name in columns:
-        series = frame[name]
-        if pd.api.types.is_datetime64_any_dtype(series):
-            out[name] = [None if pd.isna(value) else value.date() for value in series]
-        else:
-            out[name] = series.astype(object).where(series.notna(), None).tolist()
-    return [dict(zip(out, values, strict=True)) for values in zip(*out.values(), strict=True)]
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return series.to_numpy(dtype="datetime64[D]").tolist()  # NaT becomes None
+    return series.astype(object).where(series.notna(), None).tolist()
+
+
+def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict]:
+    values = [_python_values(frame[name]) for name in columns]
+    return [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
+
+
+def _bound_values(series: pd.Series, column_type, dialect) -> list:
+    """Return a column's values as SQLAlchemy would bind them for this dialect's driver."""
+    processor = column_type.dialect_impl(dialect).bind_processor(dialect)
+    if processor is None:
+        return _python_values(series)
+    if pd.api.types.is_datetime64_any_dtype(series) and processor(ISO_SAMPLE) == ISO_SAMPLE.isoformat():
+        # SQLite stores a date as ISO text: numpy writes each distinct date once (a few thousand).
+        codes, days = pd.factorize(series.to_numpy(dtype="datetime64[D]"), use_na_sentinel=False)
+        iso = np.datetime_as_string(days, unit="D").astype(object)
+        iso[np.isnat(days)] = None
+        return iso[codes].tolist()
+    return [processor(value) for value in _python_values(series)]
+
+
+def _insert_rows(session: Session, model, frame: pd.DataFrame, columns: list[str]) -> None:
+    """Insert a frame's rows in chunks, through the driver's executemany where it takes rows as tuples.
+
+    SQLAlchemy's executemany spends twice the database's own time turning each row's dict into
+    the driver's tuple; with a positional driver (SQLite) the statement, compiled from insert(),
+    goes to the driver with the tuples made column by column. Other drivers get Core's
+    executemany (with psycopg, batched into multi-row INSERTs).
+    """
+    if frame.empty:
+        return
+    connection = session.connection()
+    table = model.__table__
+    compiled = insert(table).compile(dialect=connection.dialect, column_keys=columns)
+    if compiled.positional:
+        values = {
+            name: _bound_values(frame[name], table.c[name].type, connection.dialect) for name in columns
+        }
+        rows = list(zip(*(values[name] for name in compiled.positiontup), strict=True))
+        for start in range(0, len(rows), CHUNK_ROWS):
+            connection.exec_driver_sql(compiled.string, rows[start : start + CHUNK_ROWS])
+        return
+    records = _records(frame, columns)
+    for start in range(0, len(records), CHUNK_ROWS):
+        connection.execute(insert(table), records[start : start + CHUNK_ROWS])
 
 
 def _write(
@@ -179,9 +255,7 @@ def _write(
     changed: pd.DataFrame,
     fields: list[str],
 ) -> None:
-    if len(new):
-        # render_nulls keeps rows with and without missing values in one batch.
-        session.execute(insert(model).execution_options(render_nulls=True), _records(new, new_columns))
+    _insert_rows(session, model, new, new_columns)
     if len(changed):
         # Only the compared fields are updated: a column the file lacks never erases stored data.
         session.execute(update(model), _records(changed, ["id", *fields]))
@@ -221,9 +295,14 @@ def import_tracker(
             return ImportReport(chosen, len(table.frame), errors=(problem,))
         known = _stored_frame(
             session,
-            select(Child.id, Child.reference, *(getattr(Child, name) for name in CHILD_FIELDS)).where(
-                Child.la_id == la_id
-            ),
+            select(
+                Child.id,
+                Child.reference,
+                Child.name,
+                _raw_date(Child.date_of_birth),
+                Child.sex,
+                Child.sibling_group,
+            ).where(Child.la_id == la_id),
             ["id", "reference", *CHILD_FIELDS],
             ("date_of_birth",),
         )
@@ -292,8 +371,20 @@ def _event_fields(parsed: Parsed) -> list[str]:
     return ["attribute", "note"] if "note" in parsed.present else ["attribute"]
 
 
+def _period_fields(parsed: Parsed) -> list[str]:
+    # Likewise a periods file without a note column never changes a stored period's note.
+    return ["end_date", "note"] if "note" in parsed.present else ["end_date"]
+
+
+def _with_child_ids(frame: pd.DataFrame, known: pd.DataFrame) -> pd.DataFrame:
+    # Rows of children new in this file get -1: no stored row has it, so they are all new.
+    position = pd.Index(known["reference"]).get_indexer(frame["reference"])
+    ids = np.append(known["id"].to_numpy(dtype="int64"), -1)
+    return frame.drop(columns="row").assign(child_id=ids[position])
+
+
 def _compare(session: Session, la_id: int | None, known: pd.DataFrame, parsed: Parsed) -> dict[str, _Diff]:
-    """Match the file's rows with the stored ones."""
+    """Match the file's rows with the stored ones: children by reference, the rest by child id."""
     child_fields = [name for name in CHILD_FIELDS if name in parsed.present]
     children = _diff(
         parsed.children.drop(columns="row"),
@@ -301,27 +392,50 @@ def _compare(session: Session, la_id: int | None, known: pd.DataFrame, parsed: P
         ["reference"],
         child_fields,
     )
+    in_authority = select(Child.id).where(Child.la_id == la_id)
     events = _stored_frame(
         session,
-        select(Event.id, Child.reference, Event.code, Event.on_date, Event.attribute, Event.note)
-        .join(Child, Child.id == Event.child_id)
-        .where(Child.la_id == la_id),
+        select(
+            Event.id, Event.child_id, Event.code, _raw_date(Event.on_date), Event.attribute, Event.note
+        ).where(Event.child_id.in_(in_authority)),
         ["id", *EVENT_KEY, "attribute", "note"],
         ("on_date",),
     ).drop_duplicates(list(EVENT_KEY))  # two stored events with one key: the file updates the first
     periods = _stored_frame(
         session,
-        select(Period.id, Child.reference, Period.lane, Period.category, Period.start_date, Period.end_date)
-        .join(Child, Child.id == Period.child_id)
-        .where(Child.la_id == la_id),
-        ["id", *PERIOD_KEY, "end_date"],
+        select(
+            Period.id,
+            Period.child_id,
+            Period.lane,
+            Period.category,
+            _raw_date(Period.start_date),
+            _raw_date(Period.end_date),
+            Period.note,
+        ).where(Period.child_id.in_(in_authority)),
+        ["id", *PERIOD_KEY, "end_date", "note"],
         ("start_date", "end_date"),
     ).drop_duplicates(list(PERIOD_KEY))
     return {
         "children": children,
-        "events": _diff(parsed.events.drop(columns="row"), events, list(EVENT_KEY), _event_fields(parsed)),
-        "periods": _diff(parsed.periods.drop(columns="row"), periods, list(PERIOD_KEY), ["end_date"]),
+        "events": _diff(
+            _with_child_ids(parsed.events, known), events, list(EVENT_KEY), _event_fields(parsed)
+        ),
+        "periods": _diff(
+            _with_child_ids(parsed.periods, known), periods, list(PERIOD_KEY), _period_fields(parsed)
+        ),
     }
+
+
+def _new_rows(diff: _Diff, ids: pd.Series, import_id: int, columns: list[str]) -> pd.DataFrame:
+    # Children new in this file have their ids now. In child order, the database's index on
+    # (child, date) grows at its end rather than all over, even from a log sorted by date.
+    child_id = diff.new["child_id"].to_numpy(dtype="int64")
+    unknown = child_id < 0
+    if unknown.any():
+        child_id = child_id.copy()
+        child_id[unknown] = diff.new["reference"][unknown].map(ids).to_numpy(dtype="int64")
+    order = np.argsort(child_id, kind="stable")
+    return diff.new.assign(child_id=child_id, import_id=import_id)[columns].take(order)
 
 
 def _write_all(
@@ -333,24 +447,57 @@ def _write_all(
     step: Callable[[str], None],
 ) -> None:
     """Insert and update children, then events and periods, inside the caller's transaction."""
+    with _sqlite_cache(session):
+        _write_rows(session, la_id, import_id, parsed, diffs, step)
+
+
+@contextlib.contextmanager
+def _sqlite_cache(session: Session):
+    """Give SQLite a page cache that holds the event indexes while a big file is written.
+
+    The index on (code, date) takes new rows all over; with SQLite's default 2 MB cache, 100,000
+    events spill pages and take about half as long again. The default comes back before the commit.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    connection.exec_driver_sql(SQLITE_IMPORT_CACHE)
+    try:
+        yield
+    finally:
+        connection.exec_driver_sql(SQLITE_DEFAULT_CACHE)
+
+
+def _write_rows(
+    session: Session,
+    la_id: int,
+    import_id: int,
+    parsed: Parsed,
+    diffs: dict[str, _Diff],
+    step: Callable[[str], None],
+) -> None:
     child_fields = [name for name in CHILD_FIELDS if name in parsed.present]
     children = diffs["children"]
     _write(
         session,
         Child,
-        children.new.assign(la_id=la_id),
-        ["la_id", "reference", *child_fields],
-        children.changed.rename(columns={"id_stored": "id"}),
-        child_fields,
+        children.new.assign(la_id=la_id, import_id=import_id),
+        ["la_id", "reference", *child_fields, "import_id"],
+        children.changed.rename(columns={"id_stored": "id"}).assign(import_id=import_id),
+        [*child_fields, "import_id"],
     )
     step("written children")
-    ids = dict(session.execute(select(Child.reference, Child.id).where(Child.la_id == la_id)).all())
+    ids = pd.Series(dtype="int64")  # references to ids: needed only when the file adds children
+    if len(children.new):
+        stored = session.connection().execute(select(Child.reference, Child.id).where(Child.la_id == la_id))
+        ids = pd.Series(dict(stored.all()))
     events = diffs["events"]
     _write(
         session,
         Event,
-        events.new.assign(child_id=events.new["reference"].map(ids), import_id=import_id),
-        ["child_id", "code", "on_date", "attribute", "note", "import_id"],
+        _new_rows(events, ids, import_id, EVENT_COLUMNS),
+        EVENT_COLUMNS,
         events.changed.assign(import_id=import_id),
         [*_event_fields(parsed), "import_id"],
     )
@@ -359,9 +506,9 @@ def _write_all(
     _write(
         session,
         Period,
-        periods.new.assign(child_id=periods.new["reference"].map(ids), import_id=import_id),
-        ["child_id", "lane", "category", "start_date", "end_date", "import_id"],
+        _new_rows(periods, ids, import_id, PERIOD_COLUMNS),
+        PERIOD_COLUMNS,
         periods.changed.assign(import_id=import_id),
-        ["end_date", "import_id"],
+        [*_period_fields(parsed), "import_id"],
     )
     step("written periods")

@@ -17,6 +17,7 @@ from pace_dash.store.queries import Store
 from pace_dash.store.schema import Child, Event, ImportBatch, LocalAuthority, Period
 from pace_dash.store.scope import Scope
 from pace_dash.web import EXTENSION_KEY, services
+from tests.conftest import request_as
 from tests.pages.test_pages import text_of
 
 SAMPLES = PROJECT_ROOT / "data" / "samples"
@@ -64,8 +65,8 @@ def imports(dash_app):
 
 @pytest.fixture
 def glm(dash_app):
-    """Run the test inside a request to the session's app, with the samples' authority stored."""
-    with dash_app.server.test_request_context("/"), temporary_authority(services().store.engine) as code:
+    """Run the test inside a callback request of the administrator, with the samples' authority stored."""
+    with request_as(dash_app), temporary_authority(services().store.engine) as code:
         yield code
 
 
