@@ -20,6 +20,7 @@ from pace_dash.domain.tracker import (
     normalise,
     parse_dates,
     read_table,
+    unescape,
     validate,
 )
 
@@ -284,3 +285,41 @@ def test_files_that_are_not_csv_or_xlsx_are_refused_before_parsing():
     assert read_table(b"\x00\x01binary").problems[0].rule == "not a CSV or XLSX file"
     parsed = validate(read_table(b"\x00\x01binary"), "wide", "GLM", TODAY)
     assert [p.rule for p in parsed.problems] == ["not a CSV or XLSX file"]
+
+
+def test_a_row_wider_than_the_header_is_read_and_its_extra_cells_reported():
+    # pandas' fast reader refuses such a file; the csv module reads it with the same row numbers.
+    text = "Child reference,Event,Date\nGLM-1,lac_review,01/06/2020,surplus\n\nGLM-2,panel,02/06/2021\n"
+    parsed = check(text, known=KNOWN)
+    assert found(parsed) == []
+    assert found(parsed, NOTICE) == [(1, "column 4", "unknown column: ignored", "column 4")]
+    assert parsed.events[["row", "reference", "code"]].values.tolist() == [
+        [2, "GLM-1", "lac_review"],
+        [4, "GLM-2", "panel"],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("cell", "read"),
+    [
+        ("'=SUM(A1:A9)", "=SUM(A1:A9)"),
+        ("'+44 1234", "+44 1234"),
+        ("'-", "-"),
+        ("'@home", "@home"),
+        ("''quoted'", "'quoted'"),
+        ("'plain", "'plain"),  # an apostrophe the export did not add stays
+        ("it's", "it's"),
+        ("=not escaped", "=not escaped"),
+    ],
+)
+def test_the_export_apostrophe_is_taken_away_exactly_once(cell, read):
+    assert unescape(cell) == read
+    parsed = check(f'Child reference,Event,Date,Note\nGLM-1,lac_review,01/06/2020,"{cell}"\n', known=KNOWN)
+    assert parsed.events["note"].tolist() == [read]
+
+
+def test_a_periods_file_may_carry_a_note():
+    text = "Child reference,Lane,Category,Start,End,Note\nGLM-1,placement,foster,01/06/2020,,Out of area\n"
+    parsed = check(text, known=KNOWN)
+    assert found(parsed) == []
+    assert parsed.periods[["category", "note"]].values.tolist() == [["foster", "Out of area"]]

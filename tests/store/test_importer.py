@@ -120,6 +120,18 @@ def test_an_edited_file_changes_only_the_edited_rows(glm):
         ]
         assert session.scalar(select(func.count()).where(Event.import_id == first.import_id)) == 39
         assert session.scalar(select(Child.sex).where(Child.reference == "GLM-S0005")) == "X"
+        # Each child records the import that last changed its own row: Calum's row did not change
+        # (only one of his events did), Morag's did, and Struan is new.
+        children = dict(session.execute(select(Child.reference, Child.import_id)).all())
+        assert children == {
+            "GLM-S0001": first.import_id,
+            "GLM-S0002": first.import_id,
+            "GLM-S0003": first.import_id,
+            "GLM-S0004": first.import_id,
+            "GLM-S0005": second.import_id,
+            "GLM-S0006": first.import_id,
+            "GLM-S0007": second.import_id,
+        }
 
 
 def test_events_and_periods_files_add_to_the_children_and_update_end_dates(glm):
@@ -139,6 +151,16 @@ def test_events_and_periods_files_add_to_the_children_and_update_end_dates(glm):
     with Session(glm) as session:
         period = session.scalars(select(Period).where(Period.import_id == again.import_id)).one()
         assert (period.category, period.end_date) == ("kinship", dt.date(2025, 11, 3))
+    # A periods file may carry a Note; one without that column leaves stored notes alone.
+    header = b"Child reference,Lane,Category,Start,End,Note\n"
+    noted = header + b"GLM-S0006,placement,kinship,11/11/2024,03/11/2025,Aunt\n"
+    assert run(glm, noted).periods == Counts(0, 1, 0)
+    assert run(glm, ended.encode()).periods == Counts(0, 0, 11)
+    with Session(glm) as session:
+        notes = session.execute(
+            select(Child.reference, Period.note).join(Child).where(Period.category == "kinship")
+        ).all()
+        assert sorted(notes) == [("GLM-S0004", None), ("GLM-S0006", "Aunt")]
 
 
 def test_errors_write_nothing_and_names_never_reach_the_report(glm):
