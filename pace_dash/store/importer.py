@@ -32,8 +32,11 @@ from pace_dash.domain.tracker import (
     read_table,
     validate,
 )
+from pace_dash.domain.tracker_export import TrackerTables, tracker_tables
 from pace_dash.store.db import bump_data_version
+from pace_dash.store.queries import Store
 from pace_dash.store.schema import Child, Event, ImportBatch, LocalAuthority, Period
+from pace_dash.store.scope import Scope
 
 IMPORTED = "imported"
 CHILD_FIELDS: tuple[str, ...] = ("name", "date_of_birth", "sex", "sibling_group")
@@ -285,7 +288,7 @@ def import_tracker(
     step = progress or (lambda _stage: None)
     code = authority.strip().upper()
     step("reading")
-    table = read_table(data)
+    table = read_table(data, sheet)
     chosen = shape or guess_shape(table.headers)
     digest = hashlib.sha256(data).hexdigest()
     with Session(engine) as session, session.begin():
@@ -512,3 +515,24 @@ def _write_rows(
         [*_period_fields(parsed), "import_id"],
     )
     step("written periods")
+
+
+def export_tracker(store: Store, scope: Scope, authority: str) -> TrackerTables | None:
+    """Return one authority's tracker for export, or None when the scope may not have it whole.
+
+    A scope that sees pseudonyms (presentation) gets nothing: an export carries references and
+    dates of birth. One that may not see names gets the tracker without its Name column.
+    """
+    code = authority.strip().upper()
+    authorities = store.authorities(scope)
+    chosen = authorities[authorities["code"] == code]
+    if chosen.empty or not scope.identifiable:
+        return None
+    narrowed = scope.narrowed_to(int(chosen["la_id"].iloc[0]))
+    return tracker_tables(
+        code,
+        store.children(narrowed),
+        store.events(narrowed),
+        store.periods(narrowed),
+        with_names=scope.see_names,
+    )
