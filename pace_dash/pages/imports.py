@@ -11,14 +11,15 @@ import dash
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import Input, Output, State, callback, dcc, html
+from dash import Input, Output, State, callback, clientside_callback, dcc, html
 from dash.exceptions import PreventUpdate
 
 from pace_dash.domain.tracker import SHAPES
-from pace_dash.store.importer import ImportReport, import_tracker
+from pace_dash.domain.tracker_export import CSV, XLSX, file_stem, to_csv_zip, to_xlsx
+from pace_dash.store.importer import ImportReport, export_tracker, import_tracker
 from pace_dash.store.queries import Store
 from pace_dash.store.scope import Scope
-from pace_dash.web import choice_lists, current_scope, services
+from pace_dash.web import audit, choice_lists, current_scope, services, signed_in_user
 
 PATH = "/imports"
 GUESS_SHAPE = "guess"
@@ -46,10 +47,26 @@ IMPORT = "imports-import"
 RESULT = "imports-result"
 HISTORY = "imports-history"
 HISTORY_TRIGGER = "imports-history-trigger"
+ACCEPTED = "imports-accepted"  # the upload once the browser found it within the size limit
+LIMIT = "imports-limit"
+TOO_BIG = "imports-too-big"
+EXPORT = "imports-export"
+EXPORT_FORMAT = "imports-export-format"
+EXPORT_DOWNLOAD = "imports-export-download"
+EXPORT_STATUS = "imports-export-status"
+EXPORT_FORMATS = {XLSX: "XLSX workbook (three sheets)", CSV: "CSV files (a zip of three)"}
 
 UNREADABLE = "This upload could not be read. Save the tracker again as CSV or XLSX and upload it once more."
 CHOOSE_FILE = "Choose a CSV or XLSX tracker file to see what it would change."
 CHOOSE_AUTHORITY = "Choose the authority this tracker belongs to."
+TOO_BIG_WORDS = (
+    "The file is larger than the {mb} MB limit. Remove unused sheets or split the tracker, then upload it "
+    "again."
+)
+NO_EXPORT = (
+    "This tracker cannot be exported here: choose an authority you may see, outside presentation mode "
+    "(an export carries references and dates of birth)."
+)
 
 
 class UploadRefused(ValueError):
@@ -88,6 +105,7 @@ def layout(**_kwargs) -> html.Div:
                         className="border border-secondary-subtle rounded p-3 text-center",
                     ),
                     html.Div(f"CSV or XLSX, up to {max_mb} MB.", className="form-text"),
+                    dbc.Alert(id=TOO_BIG, color="warning", is_open=False, className="mt-2 mb-0"),
                 ],
                 md=5,
             ),
@@ -164,6 +182,10 @@ def layout(**_kwargs) -> html.Div:
                 className="text-muted",
             ),
             form,
+            dcc.Store(
+                id=LIMIT, data={"bytes": max_mb * 1024 * 1024, "words": TOO_BIG_WORDS.format(mb=max_mb)}
+            ),
+            dcc.Store(id=ACCEPTED),
             dcc.Store(id=STATUS),
             dcc.Loading(html.Div(id=PREVIEW, children=html.P(CHOOSE_FILE)), type="default"),
             html.H2("Problems found", className="h5 mt-3"),
@@ -182,6 +204,27 @@ def layout(**_kwargs) -> html.Div:
             html.H2("Import history", className="h5 mt-4"),
             dcc.Store(id=HISTORY_TRIGGER, data=0),
             history,
+            html.H2("Export", className="h5 mt-4"),
+            html.P(
+                "The chosen authority's children, events and periods as a tracker this page imports back "
+                "unchanged: children first, then events, then periods.",
+                className="text-muted",
+            ),
+            html.Div(
+                [
+                    dbc.RadioItems(
+                        id=EXPORT_FORMAT,
+                        options=[{"label": label, "value": key} for key, label in EXPORT_FORMATS.items()],
+                        value=XLSX,
+                        inline=True,
+                        className="me-3",
+                    ),
+                    dbc.Button("Export this authority's tracker", id=EXPORT, color="secondary", outline=True),
+                ],
+                className="d-flex align-items-center flex-wrap gap-2",
+            ),
+            html.Div(id=EXPORT_STATUS, className="mt-2"),
+            dcc.Download(id=EXPORT_DOWNLOAD),
         ]
     )
 
@@ -220,6 +263,7 @@ def run_upload(
     max_bytes: int,
     preview: bool,
     confirm: bool = False,
+    created_by: str | None = None,
 ) -> ImportReport:
     """Check an upload, then preview or import it for an authority in scope."""
     data = decode_upload(upload.contents, max_bytes)
@@ -235,6 +279,7 @@ def run_upload(
         shape=upload.shape if upload.shape in SHAPES else None,
         confirm=confirm,
         preview=preview,
+        created_by=created_by,
     )
 
 
@@ -344,6 +389,7 @@ def history_rows(store: Store, scope: Scope) -> list[dict]:
 
 def _run(upload: Upload, *, preview: bool, confirm: bool = False) -> ImportReport:
     context = services()
+    user = signed_in_user()
     return run_upload(
         context.store,
         current_scope(),
@@ -352,7 +398,30 @@ def _run(upload: Upload, *, preview: bool, confirm: bool = False) -> ImportRepor
         max_bytes=context.settings.max_upload_bytes,
         preview=preview,
         confirm=confirm,
+        created_by=user.username if user else None,
     )
+
+
+# The browser checks the size before anything is sent: a file over the limit never leaves it, and
+# the reader is told at once. The server checks again (decode_upload, and the request size limit).
+clientside_callback(
+    """function (contents, limit) {
+        if (!contents) {
+            return [null, "", false];
+        }
+        const encoded = contents.slice(contents.indexOf(",") + 1);
+        const padding = encoded.endsWith("==") ? 2 : encoded.endsWith("=") ? 1 : 0;
+        if (Math.floor(encoded.length * 3 / 4) - padding > limit.bytes) {
+            return [null, limit.words, true];
+        }
+        return [contents, "", false];
+    }""",
+    Output(ACCEPTED, "data"),
+    Output(TOO_BIG, "children"),
+    Output(TOO_BIG, "is_open"),
+    Input(UPLOAD, "contents"),
+    State(LIMIT, "data"),
+)
 
 
 @callback(
@@ -362,7 +431,7 @@ def _run(upload: Upload, *, preview: bool, confirm: bool = False) -> ImportRepor
     Output(CHECKED, "value"),
     Output(RESULT, "children"),
     Output(PROBLEMS_CSV, "disabled"),
-    Input(UPLOAD, "contents"),
+    Input(ACCEPTED, "data"),
     Input(AUTHORITY, "value"),
     Input(SHAPE, "value"),
     State(UPLOAD, "filename"),
@@ -396,7 +465,7 @@ def enable_import(status, checked):
 @callback(
     Output(DOWNLOAD, "data"),
     Input(PROBLEMS_CSV, "n_clicks"),
-    State(UPLOAD, "contents"),
+    State(ACCEPTED, "data"),
     State(UPLOAD, "filename"),
     State(AUTHORITY, "value"),
     State(SHAPE, "value"),
@@ -411,14 +480,14 @@ def download_problems(_clicks, contents, filename, authority, shape):
     return dcc.send_bytes(report.to_csv(), PROBLEMS_FILENAME)
 
 
-# Between preview and import the file is read again from the upload's contents, the browser's own
+# Between preview and import the file is read again from the accepted upload, the browser's own
 # copy: no server-side file to keep, share between workers or clean up, and the import validates the
 # bytes again anyway, so nothing the preview saw is trusted.
 @callback(
     Output(RESULT, "children", allow_duplicate=True),
     Output(HISTORY_TRIGGER, "data"),
     Input(IMPORT, "n_clicks"),
-    State(UPLOAD, "contents"),
+    State(ACCEPTED, "data"),
     State(UPLOAD, "filename"),
     State(AUTHORITY, "value"),
     State(SHAPE, "value"),
@@ -434,6 +503,8 @@ def run_import(clicks, contents, filename, authority, shape, checked, imports_sh
         report = _run(Upload(contents, filename, authority, shape), preview=False, confirm=bool(checked))
     except UploadRefused as refused:
         return dbc.Alert(str(refused), color="warning", id="imports-outcome"), dash.no_update
+    if report.written:
+        audit("import-tracker", records=report.changes)
     context = services()
     words = outcome_words(report, context.store.imports(current_scope()), bool(checked))
     color = "success" if report.written else "info" if not report.errors else "danger"
@@ -444,3 +515,38 @@ def run_import(clicks, contents, filename, authority, shape, checked, imports_sh
 def show_history(_trigger):
     """List the imports of the authorities in the current user's scope, newest first."""
     return history_rows(services().store, current_scope())
+
+
+def export_download(store: Store, scope: Scope, authority: str | None, file_format: str, today: dt.date):
+    """Return an authority's tracker as a download, and how many rows it holds; None when refused."""
+    tables = export_tracker(store, scope, authority) if authority else None
+    if tables is None:
+        return None, 0
+    stem = file_stem(authority, today)
+    if file_format == CSV:
+        return dcc.send_bytes(to_csv_zip(tables, stem), f"{stem}.zip"), tables.records
+    return dcc.send_bytes(to_xlsx(tables), f"{stem}.xlsx"), tables.records
+
+
+@callback(
+    Output(EXPORT_DOWNLOAD, "data"),
+    Output(EXPORT_STATUS, "children"),
+    Input(EXPORT, "n_clicks"),
+    State(AUTHORITY, "value"),
+    State(EXPORT_FORMAT, "value"),
+    prevent_initial_call=True,
+)
+def export_authority(clicks, authority, file_format):
+    """Send the chosen authority's tracker, as far as the user's scope allows, and audit it."""
+    if not clicks:
+        raise PreventUpdate
+    file_format = file_format if file_format in EXPORT_FORMATS else XLSX
+    context = services()
+    download, records = export_download(
+        context.store, current_scope(), authority, file_format, context.settings.effective_today()
+    )
+    if download is None:
+        audit(f"export-tracker-{file_format}", "refused")
+        return dash.no_update, dbc.Alert(NO_EXPORT if authority else CHOOSE_AUTHORITY, color="warning")
+    audit(f"export-tracker-{file_format}", records=records)
+    return download, None

@@ -5,7 +5,11 @@ from __future__ import annotations
 import base64
 import contextlib
 import datetime as dt
+import io
+import zipfile
 
+import dash
+import openpyxl
 import pytest
 from dash.exceptions import PreventUpdate
 from sqlalchemy import delete, func, select
@@ -14,11 +18,12 @@ from sqlalchemy.orm import Session
 from pace_dash.settings import PROJECT_ROOT
 from pace_dash.store.db import bump_data_version
 from pace_dash.store.queries import Store
-from pace_dash.store.schema import Child, Event, ImportBatch, LocalAuthority, Period
+from pace_dash.store.schema import AuditEvent, Child, Event, ImportBatch, LocalAuthority, Period
 from pace_dash.store.scope import Scope
 from pace_dash.web import EXTENSION_KEY, services
-from tests.conftest import request_as
+from tests.conftest import ADMIN, TODAY, request_as
 from tests.pages.test_pages import text_of
+from tests.security.helpers import HOME_CALLBACK, callback, sign_in
 
 SAMPLES = PROJECT_ROOT / "data" / "samples"
 # The samples belong to GLM; the session app knows only NTH and STH, whose numbers other tests assert.
@@ -198,3 +203,55 @@ def test_warnings_are_imported_only_when_confirmed(imports, sqlite_engine):
     outside = Scope.authorities(999)
     with pytest.raises(imports.UploadRefused, match="Choose the authority"):
         imports.run_upload(store, outside, upload, **options)
+
+
+def test_the_authority_s_tracker_exports_as_xlsx_or_csv_and_is_audited(imports, glm):
+    imports.run_import(1, sample("wide.csv"), "wide.csv", glm, "guess", False, 0)
+    imports.run_import(1, sample("periods.csv"), "periods.csv", glm, "guess", False, 1)
+    download, status = imports.export_authority(1, glm, "xlsx")
+    assert status is None
+    assert download["filename"] == "glm-tracker-2026-11-29.xlsx"
+    workbook = openpyxl.load_workbook(io.BytesIO(base64.b64decode(download["content"])))
+    assert workbook.sheetnames == ["Children", "Events", "Periods"]
+    assert workbook["Children"].max_row == 1 + 6
+    assert workbook["Events"].max_row == 1 + 40
+    assert workbook["Periods"].max_row == 1 + 11
+    assert workbook["Children"]["C2"].value == "Ailsa Brackenlea"  # the administrator sees names
+    download, _status = imports.export_authority(2, glm, "csv")
+    assert download["filename"] == "glm-tracker-2026-11-29.zip"
+    with zipfile.ZipFile(io.BytesIO(base64.b64decode(download["content"]))) as archive:
+        events = archive.read("glm-tracker-2026-11-29-events.csv").decode("utf-8-sig").splitlines()
+    assert events[0] == '"Child reference","Event","Date","Detail","Note"'
+    assert len(events) == 1 + 40
+    with Session(services().store.engine) as session:
+        actions = session.execute(
+            select(AuditEvent.action, AuditEvent.records)
+            .where(AuditEvent.action.like("export-tracker-%"))
+            .order_by(AuditEvent.id)
+        ).all()
+    assert actions[-2:] == [("export-tracker-xlsx", 6 + 40 + 11), ("export-tracker-csv", 6 + 40 + 11)]
+
+
+def test_an_export_is_refused_without_an_authority_or_to_a_presentation_scope(imports, glm):
+    download, status = imports.export_authority(1, None, "xlsx")
+    assert download is dash.no_update
+    assert imports.CHOOSE_AUTHORITY in text_of(status)
+    store = services().store
+    assert imports.export_download(store, Scope.presentation(b"key"), glm, "xlsx", TODAY) == (None, 0)
+    assert imports.export_download(store, Scope.authorities(10_000), glm, "xlsx", TODAY) == (None, 0)
+    with pytest.raises(PreventUpdate):
+        imports.export_authority(0, glm, "xlsx")
+
+
+def test_a_request_body_over_the_server_limit_is_refused_unread_with_a_clear_message(dash_app):
+    client = dash_app.server.test_client()
+    assert sign_in(client, ADMIN).status_code == 302
+    limit = dash_app.server.config["MAX_CONTENT_LENGTH"]
+    oversized = {**HOME_CALLBACK, "state": [{"id": "x", "property": "contents", "value": "A" * limit}]}
+    response = callback(client, oversized)
+    assert response.status_code == 413
+    assert response.get_json() == {
+        "message": "The file is larger than the 10 MB limit. Remove unused sheets or split the tracker, "
+        "then upload it again."
+    }
+    assert callback(client).status_code == 200  # the same session carries on
