@@ -317,13 +317,17 @@ def _read_xlsx(data: bytes, sheet: str | None) -> Table:
 
 
 def _table(headers: tuple[str, ...], frame: pd.DataFrame, problems: list[Problem]) -> Table:
-    frame["row"] = np.arange(len(frame), dtype="int64") + HEADER_ROW + 1
-    filled = np.zeros(len(frame), dtype=bool)
-    for position in frame.columns.drop("row"):
+    # A column of text becomes categorical: its distinct values, found here to spot blank rows,
+    # travel with it, so validation need not find them again (see _Cells).
+    columns, filled = {}, np.zeros(len(frame), dtype=bool)
+    for position in frame.columns:
         cells = _Cells(frame[position])
         each = cells.distinct.notna() & cells.distinct.astype(str).str.strip().ne("")
-        filled |= cells.spread(each).to_numpy(dtype=bool)
-    return Table(headers, frame[filled].reset_index(drop=True), tuple(problems))
+        filled |= each.to_numpy(dtype=bool)[cells.codes]
+        columns[position] = cells.column(frame[position])
+    table = pd.DataFrame(columns, index=frame.index)
+    table["row"] = np.arange(len(frame), dtype="int64") + HEADER_ROW + 1
+    return Table(headers, table[filled].reset_index(drop=True), tuple(problems))
 
 
 # --- cells -----------------------------------------------------------------------------------
@@ -355,11 +359,22 @@ class _Cells:
 
     def __init__(self, cells: pd.Series):
         self.index = cells.index
-        if _all_text(cells):
+        self.text = isinstance(cells.dtype, pd.CategoricalDtype) or _all_text(cells)
+        if isinstance(cells.dtype, pd.CategoricalDtype):
+            self.codes = cells.cat.codes.to_numpy()  # a column of text as read_table keeps it
+            distinct = cells.cat.categories.to_numpy(dtype=object)
+        elif self.text:
             self.codes, distinct = pd.factorize(cells.to_numpy(dtype=object))
         else:
             self.codes, distinct = np.arange(len(cells)), cells.to_numpy(dtype=object)
         self.distinct = pd.Series(distinct, dtype=object)
+
+    def column(self, cells: pd.Series) -> pd.Series:
+        """Return the cells as a categorical column when they are text, else as they are."""
+        if not self.text:
+            return cells
+        categories = pd.CategoricalDtype(pd.Index(self.distinct, dtype=object))
+        return pd.Series(pd.Categorical.from_codes(self.codes, dtype=categories), index=self.index)
 
     def spread(self, each: pd.Series) -> pd.Series:
         """Return what was worked out for each distinct value, for every cell."""

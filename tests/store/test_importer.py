@@ -13,7 +13,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session
 
 from pace_dash.cli import main
@@ -328,3 +328,42 @@ def test_the_command_line_imports_prints_progress_and_fails_on_errors(tmp_path: 
     warned.write_bytes(WIDE.replace(b"15/05/2023,24/05/2023", b"15/05/2023,04/05/2023"))
     assert main(["import", str(warned), "--authority", "GLM"]) == 3  # warnings: needs --confirm
     assert main(["import", str(warned), "--authority", "GLM", "--confirm"]) == 0
+
+
+def event_indexes(engine) -> list[dict]:
+    """Return the event table's indexes as the database describes them."""
+    return sorted(inspect(engine).get_indexes("event"), key=lambda index: index["name"])
+
+
+def test_a_big_first_import_leaves_the_indexes_as_they_were(glm):
+    before = event_indexes(glm)
+    assert [index["name"] for index in before] == ["ix_event_child_date", "ix_event_code_date"]
+    report = run(glm, big_tracker(4000))  # 12,000 new events: more than the table holds
+    assert (report.children, report.events) == (Counts(4000, 0, 0), Counts(12000, 0, 0))
+    glm.dispose()
+    assert event_indexes(glm) == before
+    with Session(glm) as session:
+        on_day = select(func.count()).where(
+            Event.code == "legal_advice", Event.on_date == dt.date(2020, 6, 1)
+        )
+        assert session.scalar(on_day) == 4000
+
+
+def test_an_import_failing_while_the_indexes_are_rebuilt_keeps_them_and_writes_nothing(glm, monkeypatch):
+    from pace_dash.store import importer
+
+    run(glm, WIDE)
+    before, indexes = snapshot(glm), event_indexes(glm)
+    written = importer._insert_rows
+
+    def fail_on_events(session, model, frame, columns):
+        written(session, model, frame, columns)
+        if model is Event:
+            raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(importer, "_insert_rows", fail_on_events)
+    with pytest.raises(RuntimeError, match="the disk is full"):
+        run(glm, big_tracker(4000))
+    glm.dispose()
+    assert snapshot(glm) == before
+    assert event_indexes(glm) == indexes
