@@ -568,7 +568,7 @@ def _column(columns: tuple[Column, ...], key: str) -> Column:
     return next(column for column in columns if column.key == key)
 
 
-def _references(raw, rows, columns, problems) -> pd.Series:
+def _references(raw, rows, columns, problems, *, categorical: bool = False) -> pd.Series:
     # References are matched as the search box finds them: trimmed and upper-case.
     cells = _Cells(raw["reference"])
     each = texts(cells.distinct).str.upper().astype(object)
@@ -576,7 +576,13 @@ def _references(raw, rows, columns, problems) -> pd.Series:
     problems += _flag(
         cells.spread(each == ""), rows, _column(columns, "reference"), "required value missing", reference
     )
-    return reference
+    if not categorical:
+        return reference
+    # An event log names each child many times: as a categorical column, looking children up,
+    # finding duplicates and matching with the database work on one value per child.
+    canonical, distinct = pd.factorize(each)
+    categories = pd.CategoricalDtype(pd.Index(distinct, dtype=object))
+    return pd.Series(pd.Categorical.from_codes(canonical[cells.codes], dtype=categories), index=raw.index)
 
 
 def _dates(raw, rows, column: Column, problems) -> pd.Series:
@@ -702,7 +708,7 @@ def _order_warnings(events: pd.DataFrame, columns, problems) -> None:
     # from one sort: then each pair of milestones is one comparison of two columns.
     slot = events["code"].map(MILESTONE_SLOTS).to_numpy(dtype="float64")
     mine = ~np.isnan(slot)
-    child = pd.factorize(events["reference"].to_numpy(dtype=object)[mine])[0]
+    child = pd.factorize(events["reference"][mine])[0]
     slot = slot[mine].astype("int64")
     day = events["on_date"].to_numpy(dtype="datetime64[ns]")[mine]
     row = events["row"].to_numpy(dtype="int64")[mine]
@@ -746,7 +752,7 @@ def _blank(raw: pd.DataFrame) -> pd.Series:
 
 
 def _event_log(raw, rows, columns, _authority, today, known, problems) -> Parsed:
-    reference = _references(raw, rows, columns, problems)
+    reference = _references(raw, rows, columns, problems, categorical=True)
     birth = _known_birth(reference, known, rows, _column(columns, "reference"), problems)
     event_column = _column(columns, "event")
     # Event names and details are a handful of distinct values: every rule on them is worked out
@@ -810,7 +816,7 @@ def _event_log(raw, rows, columns, _authority, today, known, problems) -> Parsed
 
 
 def _periods(raw, rows, columns, _authority, today, known, problems) -> Parsed:
-    reference = _references(raw, rows, columns, problems)
+    reference = _references(raw, rows, columns, problems, categorical=True)
     birth = _known_birth(reference, known, rows, _column(columns, "reference"), problems)
     lane_text = texts(raw["lane"])
     lane = _lookup(lane_text, LANE_LOOKUP)
