@@ -226,17 +226,20 @@ def _bound_values(series: pd.Series, column_type, dialect) -> list:
 
 
 def _insert_rows(session: Session, model, frame: pd.DataFrame, columns: list[str]) -> None:
-    """Insert a frame's rows in chunks, through the driver's executemany where it takes rows as tuples.
+    """Insert a frame's rows in bulk: through the driver, column by column, where it allows.
 
     SQLAlchemy's executemany spends twice the database's own time turning each row's dict into
-    the driver's tuple; with a positional driver (SQLite) the statement, compiled from insert(),
-    goes to the driver with the tuples made column by column. Other drivers get Core's
-    executemany (with psycopg, batched into multi-row INSERTs).
+    the driver's tuple. With a positional driver (SQLite) the statement, compiled from insert(),
+    goes to the driver's executemany in chunks, with the tuples made column by column; psycopg
+    copies the rows in with COPY; any other driver gets Core's executemany.
     """
     if frame.empty:
         return
     connection = session.connection()
     table = model.__table__
+    if connection.dialect.driver == "psycopg":
+        _copy_rows(connection, table, frame, columns)
+        return
     compiled = insert(table).compile(dialect=connection.dialect, column_keys=columns)
     if compiled.positional:
         values = {
@@ -249,6 +252,19 @@ def _insert_rows(session: Session, model, frame: pd.DataFrame, columns: list[str
     records = _records(frame, columns)
     for start in range(0, len(records), CHUNK_ROWS):
         connection.execute(insert(table), records[start : start + CHUNK_ROWS])
+
+
+def _copy_rows(connection, table, frame: pd.DataFrame, columns: list[str]) -> None:
+    # COPY names the table and columns as identifiers composed by psycopg, never as formatted text.
+    from psycopg import sql  # imported here: only PostgreSQL needs it
+
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table.name), sql.SQL(", ").join(sql.Identifier(name) for name in columns)
+    )
+    values = [_python_values(frame[name]) for name in columns]
+    with connection.connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in zip(*values, strict=True):
+            copy.write_row(row)
 
 
 @contextlib.contextmanager
