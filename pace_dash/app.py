@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import functools
 import importlib
 import logging
 import secrets
@@ -10,7 +11,8 @@ import secrets
 import dash
 import flask
 from dash import Dash
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -20,9 +22,17 @@ from pace_dash.figures.export import ImageExporter
 from pace_dash.security.guard import LAYOUT_PATH, Guard, as_nobody
 from pace_dash.settings import PROJECT_ROOT, TARGETS_FILE, Settings, load_settings
 from pace_dash.store.accounts import Accounts
+from pace_dash.store.cache import ResultCache
 from pace_dash.store.db import create_schema, load_default_rules, make_engine
 from pace_dash.store.queries import Store
-from pace_dash.web import EXTENSION_KEY, Services, current_scope, services, signed_in_user
+from pace_dash.web import (
+    EXTENSION_KEY,
+    DatabaseReadiness,
+    Services,
+    current_scope,
+    services,
+    signed_in_user,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,24 +54,35 @@ FRIENDLY_ERROR = (
     "Something went wrong while updating this view. It has been logged under reference {reference}; "
     "please try again, and quote the reference if it happens again."
 )
+# SQLite's answer when another writer held the database for longer than the busy timeout.
+DATA_BUSY = "The database is busy with another change just now, so nothing was changed. Try again shortly."
 DATA_UNAVAILABLE = (
     "The data is unavailable just now: the database is not answering. This page will work again as soon "
     "as it does; try again in a minute."
 )
 
 
-def prepare_database(settings: Settings) -> Store:
-    """Create the schema and default rules where missing, and return the store.
-
-    A database that cannot be reached does not stop the app: it starts, its health check says
-    the data is unavailable, and pages say so until the database answers.
-    """
-    engine = make_engine(settings.database_url)
+def prepare_schema(engine: Engine) -> bool:
+    """Create the schema and default rules where missing; say whether the database answered."""
     try:
         create_schema(engine)
         with Session(engine) as session, session.begin():
             load_default_rules(session, load_rules_file(TARGETS_FILE))
-    except OperationalError:
+    except (OperationalError, IntegrityError):
+        # IntegrityError: another server created the same rows first; the next attempt finds them.
+        return False
+    return True
+
+
+def prepare_database(settings: Settings) -> Store:
+    """Create the schema and default rules where missing, and return the store.
+
+    A database that cannot be reached does not stop the app: it starts, its health check says
+    the data is unavailable, pages say so until the database answers, and the first request
+    after that creates what is missing (Services.database).
+    """
+    engine = make_engine(settings.database_url)
+    if not prepare_schema(engine):
         log.error("the database cannot be reached at start-up; serving with the data unavailable")
     return Store(engine)
 
@@ -79,7 +100,9 @@ def _report_callback_error(error: Exception) -> None:
     # The details go to the log under a reference; the user sees a plain message and the reference.
     reference = error_reference()
     log.error("callback failed [reference %s]", reference, exc_info=error)
-    if isinstance(error, OperationalError):
+    if isinstance(error, OperationalError) and "locked" in str(error.orig).lower():
+        message = DATA_BUSY
+    elif isinstance(error, OperationalError):
         message = DATA_UNAVAILABLE
     else:
         message = FRIENDLY_ERROR.format(reference=reference)
@@ -122,9 +145,18 @@ def create_app(settings: Settings | None = None) -> Dash:
     # larger than the biggest file allowed before reading them; the callback checks the exact size.
     app.server.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes * 4 // 3 + UPLOAD_BODY_MARGIN
     accounts = Accounts(store.engine)
-    app.server.extensions[EXTENSION_KEY] = Services(
-        settings=settings, store=store, accounts=accounts, exporter=exporter
+    cache = ResultCache(store, settings.cache_dir)
+    atexit.register(cache.close)
+    # Ready or not at start-up, each worker checks on its first request (cheap when all is there),
+    # before the guard reads the session tables.
+    database = DatabaseReadiness(
+        prepare=functools.partial(prepare_schema, store.engine),
+        lock=functools.partial(cache.lock, "prepare-database"),
     )
+    app.server.extensions[EXTENSION_KEY] = Services(
+        settings=settings, store=store, accounts=accounts, exporter=exporter, cache=cache, database=database
+    )
+    app.server.before_request(lambda: services().database.ensure())
     app.server.secret_key = settings.secret_key
     if settings.proxy_hops:
         app.server.wsgi_app = ProxyFix(
@@ -141,6 +173,13 @@ def create_app(settings: Settings | None = None) -> Dash:
             "request failed [reference %s]", reference, exc_info=getattr(error, "original_exception", error)
         )
         return flask.Response(FRIENDLY_ERROR.format(reference=reference), status=500, mimetype="text/plain")
+
+    @app.server.errorhandler(413)
+    def _too_large(_error):
+        # The import page checks a file's size in the browser; a body over the limit is refused unread.
+        from pace_dash.pages.imports import TOO_BIG_WORDS  # imported here: pages load after the app
+
+        return flask.jsonify(message=TOO_BIG_WORDS.format(mb=settings.max_upload_mb)), 413
 
     @app.server.route(HEALTH_PATH, endpoint="health")
     def _health():

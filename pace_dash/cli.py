@@ -1,4 +1,4 @@
-"""Command line: `python -m pace_dash init-db | demo | serve | import | db | backup`."""
+"""Command line: `python -m pace_dash init-db | demo | serve | import | export | db | backup`."""
 
 from __future__ import annotations
 
@@ -8,11 +8,15 @@ import sys
 import time
 from pathlib import Path
 
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
 from pace_dash.domain.rules import load_rules_file
 from pace_dash.domain.tracker import SHAPES
 from pace_dash.security.users_cli import add_user_commands
 from pace_dash.settings import TARGETS_FILE, Settings, SettingsError, load_settings
 from pace_dash.store.backup import BackupError, backup_sqlite, sqlite_path
+from pace_dash.store.cache import carry_data_version, clear_directory
 from pace_dash.store.db import create_schema, drop_schema, make_engine
 from pace_dash.store.demo import install_demo
 from pace_dash.store.importer import import_tracker
@@ -36,6 +40,7 @@ def demo(settings: Settings, args: argparse.Namespace) -> int:
     """Fill the database with the fictional demo data set."""
     engine = make_engine(settings.database_url)
     create_schema(engine)
+    previous_version = Store(engine).data_version()
     if Store(engine).count_children(Scope.everything()):
         if args.if_empty:
             print("The database already has children; demo data not loaded.")
@@ -44,6 +49,10 @@ def demo(settings: Settings, args: argparse.Namespace) -> int:
             print("The database already has children; --replace wipes it first.", file=sys.stderr)
             return 1
         drop_schema(engine)
+        # The cache holds the old data: remove it. A running server's private cache is passed by
+        # the data version instead, carried past the old one below.
+        if settings.cache_dir is not None:
+            clear_directory(settings.cache_dir)
     started = time.perf_counter()
     data = install_demo(
         engine,
@@ -52,6 +61,8 @@ def demo(settings: Settings, args: argparse.Namespace) -> int:
         today=settings.effective_today(),
         rules=load_rules_file(TARGETS_FILE),
     )
+    with Session(engine) as session, session.begin():
+        carry_data_version(session, previous_version)
     elapsed = time.perf_counter() - started
     print(
         f"Demo data loaded: {len(data.children):,} children, {len(data.events):,} events, "
@@ -154,6 +165,39 @@ def backup(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def export_file(settings: Settings, args: argparse.Namespace) -> int:
+    """Export one authority's children, events and periods as a tracker the importer reads back."""
+    from pace_dash.domain.tracker_export import CSV, member_names, to_csv_zip, to_xlsx
+    from pace_dash.store.importer import export_tracker
+
+    tables = export_tracker(Store(make_engine(settings.database_url)), Scope.everything(), args.authority)
+    if tables is None:
+        print(f"No authority {args.authority.strip().upper()} in the database.", file=sys.stderr)
+        return 1
+    path = Path(args.file)
+    file_format = args.format or ("xlsx" if path.suffix.lower() == ".xlsx" else CSV)
+    try:
+        path.write_bytes(to_csv_zip(tables, path.stem) if file_format == CSV else to_xlsx(tables))
+    except OSError as error:
+        print(f"Cannot write {args.file}: {error.strerror}", file=sys.stderr)
+        return 2
+    children, events, periods = (len(frame) for frame in tables.frames())
+    inside = ", ".join(member_names(path.stem)) if file_format == CSV else "sheets Children, Events, Periods"
+    print(f"Exported {children:,} children, {events:,} events and {periods:,} periods to {path} ({inside}).")
+    print("Import them back in that order: children, events, periods.")
+    return 0
+
+
+def _add_export_command(commands) -> None:
+    export_parser = commands.add_parser("export", help=export_file.__doc__)
+    export_parser.add_argument("file", help="the file to write: a zip of CSV files, or an XLSX workbook")
+    export_parser.add_argument("--authority", required=True, help="the local authority's code, e.g. GLM")
+    export_parser.add_argument(
+        "--format", choices=("csv", "xlsx"), help="csv (a zip of three files) or xlsx (default: from FILE)"
+    )
+    export_parser.set_defaults(run=export_file)
+
+
 def _add_maintenance_commands(commands) -> None:
     db_parser = commands.add_parser("db", help="the database's schema migrations")
     db_commands = db_parser.add_subparsers(dest="db_command", required=True)
@@ -194,6 +238,7 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
         "--authority-name", help="create the authority with this name if its code is new"
     )
     import_parser.set_defaults(run=import_file)
+    _add_export_command(commands)
     _add_maintenance_commands(commands)
     add_user_commands(commands)
     return parser
@@ -211,4 +256,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo" and not 1 <= args.children <= 20_000:
         print("--children must be between 1 and 20,000.", file=sys.stderr)
         return 2
-    return args.run(settings, args)
+    try:
+        return args.run(settings, args)
+    except OperationalError as error:
+        # The driver's own words ("database is locked"), never the statement or its parameters.
+        print(f"The database is busy or not answering ({error.orig}); nothing was changed.", file=sys.stderr)
+        return 1
