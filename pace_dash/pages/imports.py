@@ -503,8 +503,13 @@ def run_import(clicks, contents, filename, authority, shape, checked, imports_sh
         report = _run(Upload(contents, filename, authority, shape), preview=False, confirm=bool(checked))
     except UploadRefused as refused:
         return dbc.Alert(str(refused), color="warning", id="imports-outcome"), dash.no_update
-    if report.written:
-        audit("import-tracker", records=report.changes)
+    # Every attempt is audited: what was written, or why nothing was.
+    if report.errors:
+        audit("import-tracker", "refused", records=0)
+    elif report.needs_confirmation:
+        audit("import-tracker", "needs-confirmation", records=0)
+    else:
+        audit("import-tracker", "imported" if report.changes else "unchanged", records=report.changes)
     context = services()
     words = outcome_words(report, context.store.imports(current_scope()), bool(checked))
     color = "success" if report.written else "info" if not report.errors else "danger"

@@ -16,6 +16,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from pace_dash.settings import PROJECT_ROOT
+from pace_dash.store.accounts import utc_now
 from pace_dash.store.db import bump_data_version
 from pace_dash.store.queries import Store
 from pace_dash.store.schema import AuditEvent, Child, Event, ImportBatch, LocalAuthority, Period
@@ -163,6 +164,7 @@ def test_an_authority_outside_the_scope_or_not_chosen_is_refused(imports, glm):
 
 
 def test_import_after_preview_writes_and_the_same_file_again_changes_nothing(imports, glm):
+    started = utc_now()
     contents = sample("wide.csv")
     imports.show_preview(contents, glm, "guess", "../../etc/wide.csv")
     outcome, shown = imports.run_import(1, contents, "../../etc/wide.csv", glm, "guess", False, 0)
@@ -175,6 +177,9 @@ def test_import_after_preview_writes_and_the_same_file_again_changes_nothing(imp
     again, _shown = imports.run_import(2, contents, "wide.csv", glm, "guess", False, shown)
     assert "Nothing changed: this file was imported before on" in text_of(again)
     assert batches() == 1
+    trail = services().accounts.audit_trail(started, utc_now() + dt.timedelta(seconds=1), username=ADMIN)
+    imported = trail.query("action == 'import-tracker'").iloc[::-1]
+    assert imported[["outcome", "records"]].values.tolist() == [["imported", 46], ["unchanged", 0]]
 
 
 def test_the_import_button_does_nothing_before_it_is_pressed(imports, glm):
