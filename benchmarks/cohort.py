@@ -143,44 +143,59 @@ def timed(build: Callable[[], str]) -> tuple[float, int]:
     return time.perf_counter() - started, len(text.encode())
 
 
-def main() -> None:
-    """Print the benchmark table."""
-    cohorts = {}
-    for size in SIZES:
-        cohorts[size] = cohort.build_cohort(*cohort_inputs(size), TODAY)
+def measure(sizes: tuple[int, ...] = SIZES, browser: bool = True) -> dict[int, dict[str, float]]:
+    """Return, for each size, build time, bytes and (with a browser) drawing time, ours and px.timeline's.
+
+    Keys: segments; aligned_/calendar_/px_ + build_s, bytes and drawn_s (None without a browser).
+    """
+    cohorts = {size: cohort.build_cohort(*cohort_inputs(size), TODAY) for size in sizes}
     builders: dict[str, Callable[[], str]] = {}
     for size, built in cohorts.items():
         builders[f"aligned-{size}"] = lambda built=built: ours(built, "accommodated")
         builders[f"calendar-{size}"] = lambda built=built: ours(built, "calendar")
         builders[f"px-{size}"] = lambda built=built: baseline(built)
-    server = serve(builders)
-    driver = chromium()
+    server = serve(builders) if browser else None
+    driver = chromium() if browser else None
+    results: dict[int, dict[str, float]] = {}
+    try:
+        if driver is not None:
+            driver.get(f"http://127.0.0.1:{server.server_port}/")
+            drawn_seconds(driver, f"aligned-{sizes[0]}")  # warm up: plotly.js parsed, WebGL context made
+        for size, built in cohorts.items():
+            rows, _groups = cohort.timeline_rows(built.children, "recommendation", "authority")
+            stages, overdue = cohort.timeline_segments(built, rows, "calendar")
+            result: dict[str, float] = {"segments": len(stages) + len(overdue)}
+            for view in ("px", "aligned", "calendar"):
+                build, size_bytes = timed(builders[f"{view}-{size}"])
+                result[f"{view}_build_s"] = build
+                result[f"{view}_bytes"] = size_bytes
+                result[f"{view}_drawn_s"] = drawn_seconds(driver, f"{view}-{size}") if driver else None
+            results[size] = result
+    finally:
+        if driver is not None:
+            driver.quit()
+            server.shutdown()
+    return results
+
+
+def main() -> None:
+    """Print the benchmark table."""
     print(f"Cohort timeline benchmark, today = {TODAY}; times in seconds, sizes in MB")
     header = (
         f"{'children':>9} {'segments':>9} {'view':>9} {'build':>7} {'MB':>6} {'drawn':>7} "
         f"{'px build':>9} {'px MB':>6} {'px drawn':>9} {'faster':>7} {'smaller':>8}"
     )
     print(header)
-    try:
-        driver.get(f"http://127.0.0.1:{server.server_port}/")
-        drawn_seconds(driver, "aligned-1000")  # warm up: plotly.js parsed, WebGL context made
-        for size, built in cohorts.items():
-            rows, _groups = cohort.timeline_rows(built.children, "recommendation", "authority")
-            stages, overdue = cohort.timeline_segments(built, rows, "calendar")
-            px_build, px_bytes = timed(builders[f"px-{size}"])
-            px_drawn = drawn_seconds(driver, f"px-{size}")
-            for view in ("aligned", "calendar"):
-                build, size_bytes = timed(builders[f"{view}-{size}"])
-                drawn = drawn_seconds(driver, f"{view}-{size}")
-                print(
-                    f"{size:>9,} {len(stages) + len(overdue):>9,} {view:>9} {build:>7.2f} "
-                    f"{size_bytes / 1e6:>6.2f} {drawn:>7.2f} {px_build:>9.2f} {px_bytes / 1e6:>6.2f} "
-                    f"{px_drawn:>9.2f} {px_drawn / drawn:>6.1f}x {px_bytes / size_bytes:>7.1f}x",
-                    flush=True,
-                )
-    finally:
-        driver.quit()
-        server.shutdown()
+    for size, result in measure().items():
+        for view in ("aligned", "calendar"):
+            drawn, px_drawn = result[f"{view}_drawn_s"], result["px_drawn_s"]
+            print(
+                f"{size:>9,} {result['segments']:>9,} {view:>9} {result[f'{view}_build_s']:>7.2f} "
+                f"{result[f'{view}_bytes'] / 1e6:>6.2f} {drawn:>7.2f} {result['px_build_s']:>9.2f} "
+                f"{result['px_bytes'] / 1e6:>6.2f} {px_drawn:>9.2f} {px_drawn / drawn:>6.1f}x "
+                f"{result['px_bytes'] / result[f'{view}_bytes']:>7.1f}x",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":
