@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run serve test lint format demo bench screenshots clean
+.PHONY: run serve test lint format demo bench load faults screenshots clean
 
 # Create .venv and install the pinned runtime packages; redone when requirements.txt changes.
 $(VENV)/.runtime-installed: requirements.txt
@@ -49,11 +49,23 @@ serve: $(VENV)/.runtime-installed
 demo: $(VENV)/.runtime-installed
 	$(BIN)/python -m pace_dash demo --replace
 
-# Measure the journey engine's speed, and the cohort timeline's against px.timeline in headless
-# Chromium (prints tables; not part of the tests). The second needs dash[testing]'s selenium.
+# Measure everything and print one table: journey engine, cohort and child page callbacks with the
+# cache cold and warm, cohort figure bytes, import speed, memory per gunicorn worker at 20,000
+# children; each beside its baseline from the same run (a few minutes; not part of the tests).
+# `python -m benchmarks.cohort` also times drawing in headless Chromium (dash[testing]'s selenium).
 bench: $(VENV)/.dev-installed
-	$(BIN)/python -m benchmarks.journeys
-	$(BIN)/python -m benchmarks.cohort
+	$(BIN)/python -m benchmarks
+
+# Load test on loopback: gunicorn with 3 workers on a 2,000-child demo database in a temporary
+# directory, 50 signed-in users for 60 s through Dash's callback endpoint; prints p50/p95/p99,
+# throughput, errors, worker timeouts and any response showing another authority's children.
+load: $(VENV)/.dev-installed
+	$(BIN)/python -m benchmarks.load
+
+# The fault tests alone (`make test` runs them too): database down at start-up, lost and back,
+# locked by another writer, a callback that fails. PostgreSQL ones need PACE_TEST_DATABASE_URL.
+faults: $(VENV)/.dev-installed
+	$(BIN)/python -m pytest tests/faults
 
 # Remove the virtual environment, caches and the demo database.
 clean:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 import time
 from pathlib import Path
@@ -76,6 +77,9 @@ def serve(settings: Settings, _args: argparse.Namespace) -> int:
     from pace_dash.app import create_app  # imported here: Dash is slow to import
 
     app = create_app(settings)
+    # Stopped with SIGTERM, exit as on Ctrl+C so exit handlers run: the private cache directory
+    # (children's data) is removed rather than left behind.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"Serving the PACE dashboard on http://{settings.host}:{settings.port}/")
     app.run(host=settings.host, port=settings.port, debug=settings.debug)
     return 0

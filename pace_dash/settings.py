@@ -39,6 +39,9 @@ class Settings:
     session_max_hours: int = 10
     proxy_hops: int = 0  # reverse proxies in front of the app whose X-Forwarded-* headers to trust
     secret_key_configured: bool = False
+    # Where query and computation results are cached for every worker; None: a private temporary
+    # directory per server, shared by its gunicorn workers and removed when it stops.
+    cache_dir: Path | None = None
 
     def effective_today(self) -> dt.date:
         """Return the fixed demo date when set, else the real date."""
@@ -131,4 +134,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             "PACE_SESSION_MAX_HOURS", env.get("PACE_SESSION_MAX_HOURS", str(defaults.session_max_hours))
         ),
         proxy_hops=_parse_int("PACE_PROXY_HOPS", env.get("PACE_PROXY_HOPS", str(defaults.proxy_hops))),
+        cache_dir=Path(env["PACE_CACHE_DIR"].strip()) if env.get("PACE_CACHE_DIR", "").strip() else None,
     )

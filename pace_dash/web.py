@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import threading
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 
 import flask
 import pandas as pd
@@ -15,12 +19,41 @@ from pace_dash.security.access import SignedInUser, scope_for
 from pace_dash.security.guard import current_user
 from pace_dash.settings import Settings
 from pace_dash.store.accounts import Accounts, AuditRecord
+from pace_dash.store.cache import ResultCache
 from pace_dash.store.queries import Store
 from pace_dash.store.scope import Scope
 
 log = logging.getLogger(__name__)
 
 EXTENSION_KEY = "pace_dash"
+PREPARE_RETRY_SECONDS = 2.0
+
+
+@dataclass
+class DatabaseReadiness:
+    """Whether this process has seen the schema and default rules in place; made so on a later request if not.
+
+    A database down at start-up gets its schema and rules when it comes back, without a restart:
+    each request tries again (at most every PREPARE_RETRY_SECONDS) until it succeeds, under a lock
+    every worker sharing the cache directory respects, so they never create them at once.
+    """
+
+    prepare: Callable[[], bool]  # creates what is missing; says whether the database answered
+    lock: Callable[[], AbstractContextManager]
+    ready: bool = False
+    next_attempt: float = 0.0
+    _threads: threading.Lock = field(default_factory=threading.Lock)
+
+    def ensure(self) -> None:
+        """Prepare the database now unless done already or tried too recently."""
+        if self.ready or time.monotonic() < self.next_attempt:
+            return
+        with self._threads, self.lock():
+            if self.ready:
+                return
+            self.ready = self.prepare()
+            if not self.ready:
+                self.next_attempt = time.monotonic() + PREPARE_RETRY_SECONDS
 
 
 @dataclass(frozen=True)
@@ -31,6 +64,8 @@ class Services:
     store: Store
     accounts: Accounts
     exporter: ImageExporter  # one kept-running browser for the images of this process
+    cache: ResultCache  # query and computation results, shared by every worker, keyed by data version
+    database: DatabaseReadiness
 
 
 def services() -> Services:

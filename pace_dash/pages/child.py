@@ -28,6 +28,7 @@ from pace_dash.figures.child_timeline import (
 from pace_dash.figures.export import figure_image
 from pace_dash.figures.panel_pack import A4_WIDTH_PX, PackHeader, panel_pack
 from pace_dash.figures.siblings import siblings_timeline
+from pace_dash.store.cache import uncached
 from pace_dash.store.queries import Store
 from pace_dash.store.scope import Scope
 from pace_dash.web import Services, audit, current_scope, services, signed_in_user
@@ -74,6 +75,8 @@ def layout(reference: str | None = None, authority: str | None = None, **_kwargs
         authority,
         context.settings.effective_today(),
         opened=lambda child_id: audit("view-child", child_id=child_id, records=1),
+        # The timeline and the authority's evaluation it is compared with: once per data version.
+        through=context.cache.call,
     )
 
 
@@ -89,6 +92,11 @@ def age_in_years(date_of_birth: pd.Timestamp, today: dt.date) -> int:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
+def scope_evaluation(store: Store, scope: Scope, today: dt.date) -> pd.DataFrame:
+    """Evaluate every journey in scope against its rules."""
+    return journeys.evaluate(store.events(scope), store.rules(scope), today)
+
+
 def child_page(
     store: Store,
     scope: Scope,
@@ -96,8 +104,13 @@ def child_page(
     authority: str | None,
     today: dt.date,
     opened: Callable[[int], None] | None = None,
+    through: Callable = uncached,
 ) -> html.Div:
-    """Build the page for a reference: not found, a choice of authorities, or the timeline, told to opened."""
+    """Build the page for a reference: not found, a choice of authorities, or the timeline, told to opened.
+
+    `through(function, *args)` runs the costly steps: a ResultCache's `call` computes them once per
+    data version; the audit (`opened`) happens on every view all the same.
+    """
     found = store.find_children(scope, reference, authority)
     if found.empty:
         return html.Div(
@@ -126,7 +139,16 @@ def child_page(
         return html.Div([html.H1("More than one child has this reference", className="h3"), html.Ul(links)])
     if opened is not None:
         opened(int(found.iloc[0]["child_id"]))
-    return _timeline(store, scope, found.iloc[0], today)
+    return through(_timeline_of, store, scope, int(found.iloc[0]["child_id"]), today, through)
+
+
+def _timeline_of(store: Store, scope: Scope, child_id: int, today: dt.date, through: Callable) -> html.Div:
+    return _timeline(store, scope, store.children(scope, [child_id]).iloc[0], today, through)
+
+
+def journey_of(store: Store, scope: Scope, child_id: int, today: dt.date) -> ChildJourney:
+    """Return load_journey of a child known to be in scope, by id."""
+    return load_journey(store, scope, store.children(scope, [child_id]).iloc[0], today)
 
 
 def load_journey(store: Store, scope: Scope, child: pd.Series, today: dt.date) -> ChildJourney:
@@ -235,7 +257,9 @@ def _interactive_parts(child_id: int | None, figure=None, table=None) -> list:
     ]
 
 
-def _timeline(store: Store, scope: Scope, child: pd.Series, today: dt.date) -> html.Div:
+def _timeline(
+    store: Store, scope: Scope, child: pd.Series, today: dt.date, through: Callable = uncached
+) -> html.Div:
     journey = load_journey(store, scope, child, today)
     heading = html.H1(
         [
@@ -268,17 +292,24 @@ def _timeline(store: Store, scope: Scope, child: pd.Series, today: dt.date) -> h
                 child_timeline(journey, today, TimelineView(large_type=not scope.identifiable)),
                 _event_table(journey, flags),
             ),
-            _comparison(store, scope, child, journey, summary, today),
+            _comparison(store, scope, child, journey, summary, today, through),
             _siblings(store, scope, child, today),
         ]
     )
 
 
 def _comparison(
-    store: Store, scope: Scope, child: pd.Series, journey: ChildJourney, summary: pd.DataFrame, today: dt.date
+    store: Store,
+    scope: Scope,
+    child: pd.Series,
+    journey: ChildJourney,
+    summary: pd.DataFrame,
+    today: dt.date,
+    through: Callable = uncached,
 ) -> html.Div:
     local = scope.narrowed_to(int(child["la_id"]))
-    cohort = journeys.evaluate(store.events(local), store.rules(local), today)
+    # The same for every child of the authority: worth computing once.
+    cohort = through(scope_evaluation, store, local, today)
     route = summary.iloc[0]["route"] if not summary.empty else None
     if isinstance(route, str):
         cohort = cohort[cohort["route"] == route]
@@ -591,7 +622,11 @@ def _child_in_scope(child_id: int | None) -> tuple[pd.Series, Services, Scope]:
 def _journey_in_scope(child_id: int | None) -> tuple[ChildJourney, dt.date]:
     child, context, scope = _child_in_scope(child_id)
     today = context.settings.effective_today()
-    return load_journey(context.store, scope, child, today), today
+    return context.cache.call(journey_of, context.store, scope, int(child["child_id"]), today), today
+
+
+def _timeline_figure(store: Store, scope: Scope, child_id: int, today: dt.date, view: TimelineView):
+    return child_timeline(services().cache.call(journey_of, store, scope, child_id, today), today, view)
 
 
 @callback(
@@ -604,14 +639,15 @@ def _journey_in_scope(child_id: int | None) -> tuple[ChildJourney, dt.date]:
 )
 def redraw(lanes, axis, on_target, child_id):
     """Redraw the timeline with the lanes, axis and on-target path the reader chose."""
-    journey, today = _journey_in_scope(child_id)
+    child, context, scope = _child_in_scope(child_id)
     view = TimelineView(
         lanes=tuple(lane for lane in LANES if lane in (lanes or [])),
         axis=WEEKS if axis == WEEKS else CALENDAR,
         on_target=bool(on_target),
-        large_type=not current_scope().identifiable,
+        large_type=not scope.identifiable,
     )
-    return child_timeline(journey, today, view)
+    today = context.settings.effective_today()
+    return context.cache.call(_timeline_figure, context.store, scope, int(child["child_id"]), today, view)
 
 
 @callback(

@@ -363,12 +363,34 @@ def load_cohort(store: Store, scope: Scope, today: dt.date) -> cohort.Cohort:
     )
 
 
+def cached_cohort(store: Store, scope: Scope, today: dt.date) -> cohort.Cohort:
+    """Return load_cohort's cohort, built once per data version and scope for every worker."""
+    return services().cache.call(load_cohort, store, scope, today)
+
+
 def _filtered(filters: Mapping) -> tuple[cohort.Cohort, Store, Scope]:
     context = services()
     scope = current_scope()
     chosen = filter_from_values(filters, _choices(context.store, scope))
-    everyone = load_cohort(context.store, scope, context.settings.effective_today())
+    everyone = cached_cohort(context.store, scope, context.settings.effective_today())
     return cohort.apply_filter(everyone, chosen), context.store, scope
+
+
+def _cached_view(view, filters: Mapping, *choices):
+    """Return view(filtered cohort, store, scope, *choices), computed once per data version, scope, view."""
+    context = services()
+    scope = current_scope()
+    chosen = filter_from_values(filters, _choices(context.store, scope))
+    today = context.settings.effective_today()
+    return context.cache.call(_filtered_view, context.store, scope, today, chosen, view, *choices)
+
+
+def _filtered_view(store: Store, scope: Scope, today: dt.date, chosen: cohort.CohortFilter, view, *choices):
+    return view(cohort.apply_filter(cached_cohort(store, scope, today), chosen), store, scope, *choices)
+
+
+def _count(chosen: cohort.Cohort) -> str:
+    return f"{len(chosen):,} {'child' if len(chosen) == 1 else 'children'}"
 
 
 def _showing(tab: str, key: str) -> None:
@@ -386,14 +408,17 @@ def _showing(tab: str, key: str) -> None:
 )
 def show_timeline(filters, align, sort, group, rule, tab):
     """Draw the cohort timeline for the filters, sorted and grouped as chosen."""
-    chosen, store, scope = _filtered(filters)
-    count = f"{len(chosen):,} {'child' if len(chosen) == 1 else 'children'}"
     if tab != "timeline":
-        return dash.no_update, dash.no_update, dash.no_update, dash.no_update, count
+        chosen, _store, _scope = _filtered(filters)
+        return dash.no_update, dash.no_update, dash.no_update, dash.no_update, _count(chosen)
+    return _cached_view(_timeline_outputs, filters, align, sort, group)
+
+
+def _timeline_outputs(chosen: cohort.Cohort, store: Store, scope: Scope, align, sort, group) -> tuple:
     changes = qi_store.annotations(
         store, scope, sorted(int(la_id) for la_id in chosen.children["la_id"].unique())
     )
-    return (*timeline_view(chosen, align, sort, group, changes), count)
+    return (*timeline_view(chosen, align, sort, group, changes), _count(chosen))
 
 
 def timeline_view(
@@ -458,7 +483,10 @@ def open_clicked_child(click, row_ids):
 def show_summaries(filters, align, sort, group, rule, tab):
     """Summarise each rule, draw the time-to-milestone curves and the days in each stage."""
     _showing(tab, "summaries")
-    chosen, _store, _scope = _filtered(filters)
+    return _cached_view(_summaries_outputs, filters, rule, group)
+
+
+def _summaries_outputs(chosen: cohort.Cohort, _store: Store, _scope: Scope, rule, group):
     return summaries_view(chosen, rule, group)
 
 
@@ -561,7 +589,10 @@ def rule_table(summary: pd.DataFrame, survival: cohort.SurvivalCurves | None = N
 def show_pathway(filters, tab):
     """Draw how children move through the pathway, with counts and median days per step."""
     _showing(tab, "pathway")
-    chosen, _store, _scope = _filtered(filters)
+    return _cached_view(_pathway_outputs, filters)
+
+
+def _pathway_outputs(chosen: cohort.Cohort, _store: Store, _scope: Scope) -> html.Div:
     return pathway_view(chosen)
 
 
@@ -623,7 +654,10 @@ def pathway_view(chosen: cohort.Cohort) -> html.Div:
 def show_delay(filters, tab):
     """Show total and median overdue days by stage and authority."""
     _showing(tab, "delay")
-    chosen, store, scope = _filtered(filters)
+    return _cached_view(_delay_outputs, filters)
+
+
+def _delay_outputs(chosen: cohort.Cohort, store: Store, scope: Scope) -> html.Div:
     return delay_view(chosen, store.rules(scope))
 
 
@@ -687,7 +721,10 @@ def delay_view(chosen: cohort.Cohort, rules: pd.DataFrame) -> html.Div:
 def show_comparison(filters, rule, tab, compare):
     """Compare the two chosen cohorts side by side."""
     _showing(tab, "compare")
-    chosen, _store, _scope = _filtered(filters)
+    return _cached_view(_comparison_outputs, filters, rule, compare)
+
+
+def _comparison_outputs(chosen: cohort.Cohort, _store: Store, _scope: Scope, rule, compare) -> html.Div:
     return comparison_view(chosen, rule, compare)
 
 

@@ -136,4 +136,4 @@ def _most_overdue_table(ranked, children) -> html.Div:
 def show_overview(_trigger):
     """Fill the overview for the current user's scope."""
     context = services()
-    return overview(context.store, current_scope(), context.settings.effective_today())
+    return context.cache.call(overview, context.store, current_scope(), context.settings.effective_today())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from urllib.parse import urlencode
 
@@ -19,6 +20,7 @@ from pace_dash.domain.rules import resolve_rules
 from pace_dash.figures.export import IMAGE_FORMATS, figure_image
 from pace_dash.figures.run_chart import LEGEND_MARGIN_PX, Panel, annotation_caption, run_chart
 from pace_dash.store import qi as qi_store
+from pace_dash.store.cache import uncached
 from pace_dash.store.queries import Store
 from pace_dash.store.scope import Scope
 from pace_dash.web import audit, choice_lists, current_scope, services
@@ -414,17 +416,27 @@ def _target(
     return days / qi.DAYS_PER_WEEK, f"Target {days / qi.DAYS_PER_WEEK:.0f} weeks ({days} days)"
 
 
-def chart_panels(store: Store, scope: Scope, choice: Choice, today: dt.date) -> list[ChartPanel]:
-    """Build the analysed run chart of each authority the choice covers, within the scope."""
+def evaluate_authorities(store: Store, scope: Scope, la_ids: tuple[int, ...], today: dt.date) -> pd.DataFrame:
+    """Evaluate the journeys of some authorities in scope."""
+    events = store.events(scope)
+    return journeys.evaluate(events[events["la_id"].isin(la_ids)], store.rules(scope), today)
+
+
+def chart_panels(
+    store: Store, scope: Scope, choice: Choice, today: dt.date, through: Callable = uncached
+) -> list[ChartPanel]:
+    """Build the analysed run chart of each authority the choice covers, within the scope.
+
+    `through(function, *args)` runs the evaluation: a ResultCache's `call` shares it between choices.
+    """
     authorities = store.authorities(scope)
     if choice.authority != ALL_AUTHORITIES:
         authorities = authorities[authorities["code"] == choice.authority]
     if authorities.empty:
         return []
-    events = store.events(scope)
-    events = events[events["la_id"].isin(authorities["la_id"])]
     rules = store.rules(scope)
-    evaluation = journeys.evaluate(events, rules, today)
+    la_ids = tuple(sorted(int(la_id) for la_id in authorities["la_id"]))
+    evaluation = through(evaluate_authorities, store, scope, la_ids, today)
     resolved = resolve_rules(rules, authorities["la_id"].tolist())
     aims = qi_store.aims(store, scope)
     notes = qi_store.annotations(store, scope, authorities["la_id"].tolist())
@@ -759,7 +771,8 @@ def _choice_from(values) -> Choice:
 def _panels_for(choice: Choice) -> tuple[list[ChartPanel], str]:
     context = services()
     scope = current_scope()
-    panels = chart_panels(context.store, scope, choice, context.settings.effective_today())
+    today = context.settings.effective_today()
+    panels = context.cache.call(chart_panels, context.store, scope, choice, today, context.cache.call)
     return panels, _rule_label(context.store.rules(scope), choice.rule_key)
 
 
@@ -776,8 +789,18 @@ def _panels_for(choice: Choice) -> tuple[list[ChartPanel], str]:
 )
 def show_chart(*values):
     """Draw the run charts the controls ask for, explain their signals, and clear the drill-through."""
+    context = services()
+    today = context.settings.effective_today()
     choice = _choice_from(values[:-1])
-    panels, rule_label = _panels_for(choice)
+    return context.cache.call(
+        chart_outputs, context.store, current_scope(), choice, today, context.cache.call
+    )
+
+
+def chart_outputs(store: Store, scope: Scope, choice: Choice, today: dt.date, through: Callable = uncached):
+    """Return show_chart's outputs for a choice; `through` as for chart_panels."""
+    panels = through(chart_panels, store, scope, choice, today, through)
+    rule_label = _rule_label(store.rules(scope), choice.rule_key)
     if not panels:
         words = empty_state("Nothing to chart", "There are no authorities in scope to chart.")
         return {}, words, share_link(choice), _drill_hint(), [], None
@@ -897,7 +920,8 @@ def export_chart(_png, _svg, *values):
 def show_aims(authority):
     """Show the aims of the authority chosen (or of every one in scope) with their progress."""
     context = services()
-    return aims_panel(
+    return context.cache.call(
+        aims_panel,
         context.store,
         current_scope(),
         choose(authority=authority).authority,

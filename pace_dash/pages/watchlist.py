@@ -23,7 +23,7 @@ from pace_dash.components.filters import (
 from pace_dash.components.shell import child_path
 from pace_dash.domain import cohort
 from pace_dash.domain.export import to_csv_bytes, to_xlsx_bytes
-from pace_dash.pages.cohort import load_cohort
+from pace_dash.pages.cohort import cached_cohort
 from pace_dash.store.queries import Store
 from pace_dash.store.scope import Scope
 from pace_dash.web import audit, choice_lists, current_scope, services
@@ -164,7 +164,7 @@ def chosen_filter(store: Store, scope: Scope, filters: dict) -> cohort.CohortFil
 
 def watch_rows(store: Store, scope: Scope, today: dt.date, chosen: cohort.CohortFilter, within_days: int):
     """Return the watch list of the children in scope that a filter keeps."""
-    return cohort.watch_list(cohort.apply_filter(load_cohort(store, scope, today), chosen), within_days)
+    return cohort.watch_list(cohort.apply_filter(cached_cohort(store, scope, today), chosen), within_days)
 
 
 def grid_rows(listed: pd.DataFrame) -> list[dict]:
