@@ -13,6 +13,7 @@ from pace_dash.store.migrations import drop_version_table, upgrade_to_head
 from pace_dash.store.schema import Base, DataVersion, TargetRule
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+POSTGRESQL_CONNECT_TIMEOUT_S = 5
 
 
 def make_engine(database_url: str) -> Engine:
@@ -23,7 +24,13 @@ def make_engine(database_url: str) -> Engine:
     """
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+        # A host that does not answer must fail in seconds, so pages can say the data is unavailable.
+        return create_engine(
+            url,
+            pool_pre_ping=True,
+            hide_parameters=True,
+            connect_args={"connect_timeout": POSTGRESQL_CONNECT_TIMEOUT_S},
+        )
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, hide_parameters=True)
