@@ -90,6 +90,17 @@ def seed_accounts(engine) -> None:
     accounts.create_user(NORTH_MANAGER, password_hash, "manager", ["NTH"])
 
 
+def known_children_database(url: str):
+    """Create a database at url holding the default rules, the known children and the test accounts."""
+    engine = make_engine(url)
+    create_schema(engine)
+    with Session(engine) as session, session.begin():
+        load_default_rules(session, load_rules_file(TARGETS_FILE))
+    seed_known_children(engine)
+    seed_accounts(engine)
+    return engine
+
+
 @contextlib.contextmanager
 def request_as(app, username: str = ADMIN):
     """Run a block inside a callback request of a signed-in user, as Dash runs a callback."""

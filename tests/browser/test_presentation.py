@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import pytest
 from selenium.webdriver.common.action_chains import ActionChains
-from sqlalchemy.orm import Session
 
-from pace_dash.domain.rules import load_rules_file
-from pace_dash.settings import TARGETS_FILE
-from pace_dash.store.db import create_schema, load_default_rules, make_engine
 from tests.browser.conftest import sign_in
 from tests.browser.test_browser import HATCHED_BARS
 from tests.conftest import (
@@ -17,8 +13,7 @@ from tests.conftest import (
     OTHER_AUTHORITY_REFERENCE,
     SAMPLE_NAME,
     SAMPLE_REFERENCE,
-    seed_accounts,
-    seed_known_children,
+    known_children_database,
     serving,
 )
 
@@ -52,13 +47,7 @@ window.fetch = async (...args) => {
 def presentation_server(tmp_path_factory):
     """Serve the known children from a separate process started in presentation mode."""
     url = f"sqlite:///{tmp_path_factory.mktemp('presenting') / 'app.db'}"
-    engine = make_engine(url)
-    create_schema(engine)
-    with Session(engine) as session, session.begin():
-        load_default_rules(session, load_rules_file(TARGETS_FILE))
-    seed_known_children(engine)
-    seed_accounts(engine)
-    engine.dispose()
+    known_children_database(url).dispose()
     environment = {
         "PACE_DATABASE_URL": url,
         "PACE_PRESENTATION": "true",

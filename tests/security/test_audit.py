@@ -35,6 +35,15 @@ def auditor(dash_app):
     return username, accounts
 
 
+def open_sample_child(dash_app, username: str, address: str, client=None):
+    """Sign in and open the sample child's timeline as the browser does; return the answer."""
+    client = client or dash_app.server.test_client()
+    sign_in(client, username, address=address)
+    router = next(spec for spec in dependencies(client) if spec["output"] == ROUTER)
+    values = {"pathname": f"/child/{SAMPLE_REFERENCE}", "search": ""}
+    return callback(client, request_body(router, lambda _id, prop: values.get(prop)))
+
+
 def trail_of(accounts: Accounts, username: str):
     """Return a user's audited events, oldest first."""
     start = utc_now() - dt.timedelta(hours=1)
@@ -59,11 +68,7 @@ def test_sign_in_failure_sign_out_each_write_one_event(dash_app, auditor):
 
 def test_opening_a_childs_timeline_records_the_child_not_the_name(dash_app, auditor):
     username, accounts = auditor
-    client = dash_app.server.test_client()
-    sign_in(client, username, address="10.55.0.2")
-    router = next(spec for spec in dependencies(client) if spec["output"] == ROUTER)
-    values = {"pathname": f"/child/{SAMPLE_REFERENCE}", "search": ""}
-    assert callback(client, request_body(router, lambda _id, prop: values.get(prop))).status_code == 200
+    assert open_sample_child(dash_app, username, "10.55.0.2").status_code == 200
     viewed = trail_of(accounts, username).query("action == 'view-child'")
     assert len(viewed) == 1
     store = dash_app.server.extensions[EXTENSION_KEY].store
@@ -102,10 +107,7 @@ def test_the_database_refuses_to_change_or_delete_audit_events(engine, statement
 def test_the_audit_page_answers_who_looked_at_a_child_and_what_a_user_did(dash_app, auditor):
     username, _accounts = auditor
     client = dash_app.server.test_client()
-    sign_in(client, username, address="10.55.0.4")
-    router = next(spec for spec in dependencies(client) if spec["output"] == ROUTER)
-    values = {"pathname": f"/child/{SAMPLE_REFERENCE}", "search": ""}
-    callback(client, request_body(router, lambda _id, prop: values.get(prop)))
+    open_sample_child(dash_app, username, "10.55.0.4", client)
     # The manager may not use the audit page; the administrator may.
     search = next(spec for spec in dependencies(client) if spec["output"] == AUDIT_SEARCH)
     assert callback(client, request_body(search, lambda _id, _prop: None)).status_code == 403

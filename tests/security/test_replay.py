@@ -17,9 +17,6 @@ import requests
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pace_dash.domain.rules import load_rules_file
-from pace_dash.settings import TARGETS_FILE
-from pace_dash.store.db import create_schema, load_default_rules, make_engine
 from pace_dash.store.schema import Child, Event, LocalAuthority
 from tests.conftest import (
     ADMIN,
@@ -27,8 +24,7 @@ from tests.conftest import (
     NORTH_VIEWER,
     OTHER_AUTHORITY_REFERENCE,
     TEST_PASSWORD,
-    seed_accounts,
-    seed_known_children,
+    known_children_database,
     serving,
 )
 from tests.figures.sample import EVENT_ROWS
@@ -53,11 +49,7 @@ ROUNDS = 5
 def two_authorities(tmp_path_factory):
     """Serve Northshire's and Southvale's children from a server of its own; yield it and B's ids."""
     url = f"sqlite:///{tmp_path_factory.mktemp('replay') / 'app.db'}"
-    engine = make_engine(url)
-    create_schema(engine)
-    with Session(engine) as session, session.begin():
-        load_default_rules(session, load_rules_file(TARGETS_FILE))
-    seed_known_children(engine)
+    engine = known_children_database(url)
     with Session(engine) as session, session.begin():
         south = session.scalar(select(LocalAuthority).where(LocalAuthority.code == "STH"))
         for reference in SENTINEL_REFERENCES:
@@ -74,7 +66,6 @@ def two_authorities(tmp_path_factory):
                 )
         south_id = south.id
         south_children = list(session.scalars(select(Child.id).where(Child.la_id == south.id)))
-    seed_accounts(engine)
     engine.dispose()
     log = tmp_path_factory.mktemp("replay-log") / "server.log"
     with serving({"PACE_DATABASE_URL": url}, log) as address:
