@@ -20,7 +20,7 @@ from pace_dash.store.backup import BackupError, backup_sqlite, sqlite_path
 from pace_dash.store.cache import carry_data_version, clear_directory
 from pace_dash.store.db import create_schema, drop_schema, make_engine
 from pace_dash.store.demo import install_demo
-from pace_dash.store.importer import import_tracker
+from pace_dash.store.importer import IMPORT_STAGES, import_tracker
 from pace_dash.store.migrations import current_revision, head_revision, new_revision
 from pace_dash.store.queries import Store
 from pace_dash.store.scope import Scope
@@ -85,12 +85,30 @@ def serve(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
+class ProgressBar:
+    """A one-line progress bar over known stages, redrawn in place on a terminal, a line each elsewhere."""
+
+    WIDTH = 24
+
+    def __init__(self, stages: tuple[str, ...], stream=None):
+        self.stages = stages
+        self.stream = stream or sys.stdout
+        self.started = time.perf_counter()
+
+    def __call__(self, stage: str) -> None:
+        """Show that the import has reached a stage."""
+        done = self.stages.index(stage) + 1 if stage in self.stages else 0
+        filled = self.WIDTH * done // len(self.stages)
+        bar = "#" * filled + "-" * (self.WIDTH - filled)
+        line = f"[{bar}] {done}/{len(self.stages)} {stage:<16} {time.perf_counter() - self.started:6.1f} s"
+        on_terminal = self.stream.isatty()
+        end = "\n" if not on_terminal or stage == self.stages[-1] else ""
+        print(("\r" if on_terminal else "") + line, end=end, file=self.stream, flush=True)
+
+
 def import_file(settings: Settings, args: argparse.Namespace) -> int:
     """Import a tracker file (CSV or XLSX) for one authority, in one transaction."""
-    started = time.perf_counter()
-
-    def progress(stage: str) -> None:
-        print(f"[{time.perf_counter() - started:6.1f} s] {stage}", flush=True)
+    progress = ProgressBar(IMPORT_STAGES)
 
     try:
         data = Path(args.file).read_bytes()

@@ -45,6 +45,11 @@ EVENT_KEY: tuple[str, ...] = ("child_id", "code", "on_date")
 PERIOD_KEY: tuple[str, ...] = ("child_id", "lane", "category", "start_date")
 EVENT_COLUMNS = ["child_id", "code", "on_date", "attribute", "note", "import_id"]
 PERIOD_COLUMNS = ["child_id", "lane", "category", "start_date", "end_date", "note", "import_id"]
+# The stages an import reports to its progress callback, in order (a preview stops at comparing).
+IMPORT_STAGES = (
+    "reading", "validating", "comparing", "writing",
+    "written children", "written events", "written periods", "committing", "done",
+)  # fmt: skip
 CHUNK_ROWS = 10_000  # rows per executemany: bounded memory for the driver's parameters
 REBUILD_MIN_ROWS = 10_000  # below this, dropping and building indexes again gains nothing
 ISO_SAMPLE = dt.date(2001, 2, 3)
