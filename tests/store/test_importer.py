@@ -318,7 +318,7 @@ def test_the_command_line_imports_prints_progress_and_fails_on_errors(tmp_path: 
     assert "Preview only: nothing written." in capsys.readouterr().out
     assert main(["import", wide, "--authority", "GLM", "--authority-name", "Glenmorven"]) == 0
     printed = capsys.readouterr().out
-    assert "] writing" in printed
+    assert "4/9 writing" in printed
     assert "children: 6 new, 0 changed, 0 unchanged" in printed
     assert main(["import", str(SAMPLES / "problems.csv"), "--authority", "GLM", "--confirm"]) == 1
     printed = capsys.readouterr().out
