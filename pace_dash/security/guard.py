@@ -28,7 +28,7 @@ from pace_dash.security.access import (
 from pace_dash.security.passwords import DUMMY_HASH, verify_password
 from pace_dash.security.sign_in_page import sign_in_page
 from pace_dash.settings import Settings
-from pace_dash.store.accounts import Accounts, AuditRecord, utc_now
+from pace_dash.store.accounts import Accounts, AuditRecord, normal_username, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,7 @@ TOUCH_EVERY = dt.timedelta(minutes=1)  # write a session's last use at most this
 THROTTLE_WINDOW = dt.timedelta(minutes=15)
 FAILURES_PER_ACCOUNT = 5
 FAILURES_PER_ADDRESS = 20
+UNKNOWN_USER = "(unknown user)"
 WRONG_CREDENTIALS = "The username or password is not right."
 THROTTLED = "Too many attempts to sign in. Wait 15 minutes and try again."
 FORM_EXPIRED = "The sign-in form had expired. Please try again."
@@ -289,25 +290,30 @@ class Guard:
         return users[users["demo"] & ~users["disabled"]]
 
     def _try_sign_in(self, username: str, password: str) -> flask.Response | str:
+        username = normal_username(username)
         address = flask.request.remote_addr or "unknown"
         since = utc_now() - THROTTLE_WINDOW
         # Attempts older than the window throttle no one; the audit trail keeps the history.
         self.accounts.forget_attempts_before(since)
+        # Counted as a failure before the password is checked, and the count includes it: requests
+        # sent at the same moment cannot all slip under the limit together.
+        attempt = self.accounts.record_attempt(username, address, succeeded=False)
         throttled = (
-            self.accounts.recent_failures(since, username=username) >= FAILURES_PER_ACCOUNT
-            or self.accounts.recent_failures(since, address=address) >= FAILURES_PER_ADDRESS
+            self.accounts.recent_failures(since, username=username) > FAILURES_PER_ACCOUNT
+            or self.accounts.recent_failures(since, address=address) > FAILURES_PER_ADDRESS
         )
-        if throttled:
-            self.accounts.audit(AuditRecord(action="sign-in", outcome="throttled", username=username[:80]))
-            return THROTTLED
         account = self.accounts.account(username) if username else None
+        # The trail names only real accounts: a password typed as a username must not stay in it.
+        named = account.username if account else UNKNOWN_USER
+        if throttled:
+            self.accounts.audit(AuditRecord(action="sign-in", outcome="throttled", username=named))
+            return THROTTLED
         # Verify against a dummy hash for an unknown user, so both failures take the same time.
         matches = verify_password(account.password_hash if account else DUMMY_HASH, password)
-        succeeded = bool(account and matches and not account.disabled)
-        self.accounts.record_attempt(username, address, succeeded)
-        if not succeeded:
-            self.accounts.audit(AuditRecord(action="sign-in", outcome="refused", username=username[:80]))
+        if not (account and matches and not account.disabled):
+            self.accounts.audit(AuditRecord(action="sign-in", outcome="refused", username=named))
             return WRONG_CREDENTIALS
+        self.accounts.mark_succeeded(attempt)
         token, csrf_token = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         self.accounts.start_session(account.user_id, token, csrf_token)
         self.accounts.audit(

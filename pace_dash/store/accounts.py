@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -21,12 +22,18 @@ from pace_dash.store.schema import (
 )
 
 ROLES = ("viewer", "manager", "admin")
+USERNAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{1,79}")
 AUDIT_COLUMNS = ["at", "username", "role", "action", "child_id", "reference", "la_code", "records", "outcome"]
 
 
 def utc_now() -> dt.datetime:
     """Return the current UTC time without a zone, as every stored time is."""
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def normal_username(username: str) -> str:
+    """Return a username as stored and looked up: trimmed and lower case, so "Ana" is "ana"."""
+    return username.strip().casefold()
 
 
 def token_hash(token: str) -> str:
@@ -97,6 +104,9 @@ class Accounts:
         """Create a user serving some authorities (an admin serves all); return their id."""
         if role not in ROLES:
             raise AccountError(f"the role must be one of {', '.join(ROLES)}, not {role!r}")
+        username = normal_username(username)
+        if not USERNAME_PATTERN.fullmatch(username):
+            raise AccountError("a username has 2 to 80 letters, digits, dots, dashes or underscores")
         with Session(self.engine) as session, session.begin():
             if session.scalar(select(AppUser.id).where(AppUser.username == username)) is not None:
                 raise AccountError(f"a user called {username!r} already exists")
@@ -136,7 +146,7 @@ class Accounts:
     def account(self, username: str) -> Account | None:
         """Return the account of a username, or None."""
         with Session(self.engine) as session:
-            user = session.scalar(select(AppUser).where(AppUser.username == username))
+            user = session.scalar(select(AppUser).where(AppUser.username == normal_username(username)))
             return None if user is None else self._account(session, user)
 
     @staticmethod
@@ -156,7 +166,9 @@ class Accounts:
 
     def _change_user(self, username: str, **values) -> None:
         with Session(self.engine) as session, session.begin():
-            changed = session.execute(update(AppUser).where(AppUser.username == username).values(**values))
+            changed = session.execute(
+                update(AppUser).where(AppUser.username == normal_username(username)).values(**values)
+            )
             if changed.rowcount == 0:
                 raise AccountError(f"no user called {username!r}")
 
@@ -253,7 +265,9 @@ class Accounts:
     def end_sessions_of(self, username: str) -> int:
         """End every live session of a user; return how many."""
         with Session(self.engine) as session, session.begin():
-            user_ids = select(AppUser.id).where(AppUser.username == username).scalar_subquery()
+            user_ids = (
+                select(AppUser.id).where(AppUser.username == normal_username(username)).scalar_subquery()
+            )
             ended = session.execute(
                 update(UserSession)
                 .where(UserSession.user_id == user_ids, UserSession.ended_at.is_(None))
@@ -263,14 +277,19 @@ class Accounts:
 
     # Sign-in attempts
 
-    def record_attempt(self, username: str, address: str, succeeded: bool) -> None:
-        """Remember one sign-in attempt."""
+    def record_attempt(self, username: str, address: str, succeeded: bool) -> int:
+        """Remember one sign-in attempt and return its id."""
         with Session(self.engine) as session, session.begin():
-            session.execute(
-                insert(LoginAttempt).values(
-                    at=utc_now(), username=username[:80], address=address[:64], succeeded=succeeded
-                )
+            return session.scalar(
+                insert(LoginAttempt)
+                .values(at=utc_now(), username=username[:80], address=address[:64], succeeded=succeeded)
+                .returning(LoginAttempt.id)
             )
+
+    def mark_succeeded(self, attempt_id: int) -> None:
+        """Record that an attempt, first counted as a failure, succeeded."""
+        with Session(self.engine) as session, session.begin():
+            session.execute(update(LoginAttempt).where(LoginAttempt.id == attempt_id).values(succeeded=True))
 
     def recent_failures(
         self, since: dt.datetime, *, username: str | None = None, address: str | None = None

@@ -130,3 +130,12 @@ def test_the_audit_page_answers_who_looked_at_a_child_and_what_a_user_did(dash_a
     long_ago = {"audit-dates.start_date": "2020-01-01", "audit-dates.end_date": "2020-01-31"}
     rows, _heading = ask("audit-child-search", **{"audit-child.value": SAMPLE_REFERENCE}, **long_ago)
     assert rows == []
+
+
+def test_a_failed_sign_in_never_writes_what_was_typed_as_an_unknown_username(dash_app):
+    client = dash_app.server.test_client()
+    sign_in(client, "hunter2-my-secret-password", address="10.55.0.9")
+    accounts = dash_app.server.extensions[EXTENSION_KEY].accounts
+    trail = accounts.audit_trail(utc_now() - dt.timedelta(hours=1), utc_now() + dt.timedelta(hours=1))
+    assert "hunter2" not in trail.to_json(date_format="iso")
+    assert "(unknown user)" in trail["username"].tolist()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import threading
 
 import pytest
 from sqlalchemy import update
@@ -27,6 +28,7 @@ from tests.security.helpers import (
     HOME_CALLBACK,
     callback,
     dependencies,
+    form_token,
     request_body,
     session_cookie,
     sign_in,
@@ -288,3 +290,38 @@ def test_a_viewer_may_not_export_a_panel_pack_but_a_manager_may(dash_app):
     assert refused["sideUpdate"]["shell-error-alert"]["children"] == EXPORT_NOT_ALLOWED
     sent = answers[NORTH_MANAGER].get_json()["response"]["child-download"]["data"]
     assert sent["filename"].startswith(f"panel-pack-{SAMPLE_REFERENCE}")
+
+
+def test_simultaneous_guesses_cannot_slip_under_the_limit(dash_app):
+    username = new_user(dash_app)
+    guesses = 20
+    addresses = [new_address() for _ in range(guesses)]
+    start = threading.Barrier(guesses)
+    answers: list[str] = []
+
+    def guess(number: int) -> None:
+        client = dash_app.server.test_client()
+        token = form_token(client)
+        start.wait()
+        answer = client.post(
+            "/login",
+            data={"csrf_token": token, "username": username, "password": f"wrong guess number {number}"},
+            environ_base={"REMOTE_ADDR": addresses[number]},
+        )
+        answers.append(answer.text)
+
+    threads = [threading.Thread(target=guess, args=(number,)) for number in range(guesses)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    checked = sum(WRONG_CREDENTIALS in answer for answer in answers)
+    assert checked <= FAILURES_PER_ACCOUNT  # the others were refused before their password was tried
+    assert sum(THROTTLED in answer for answer in answers) == guesses - checked
+    assert THROTTLED in sign_in(dash_app.server.test_client(), username, address=new_address()).text
+
+
+def test_usernames_ignore_case_and_spaces(dash_app):
+    username = new_user(dash_app)
+    client = dash_app.server.test_client()
+    assert sign_in(client, f"  {username.upper()} ", address=new_address()).status_code == 302
