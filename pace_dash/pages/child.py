@@ -607,8 +607,9 @@ def _definition(term: str, value: str) -> html.Div:
     return html.Div([html.Div(term, className="small text-muted"), html.Div(value, className="mb-2")])
 
 
-def _child_in_scope(child_id: int | None) -> tuple[pd.Series, Services, Scope]:
-    # The id comes from the browser: the server-side scope decides whether this user may see it.
+def _child_in_scope(child_id: int | None, *, audited: bool = True) -> tuple[pd.Series, Services, Scope]:
+    # The id comes from the browser: the server-side scope decides whether this user may see it,
+    # and every callback that shows something of the child is a look at it, so it is audited.
     if child_id is None:
         raise PreventUpdate
     context = services()
@@ -616,6 +617,8 @@ def _child_in_scope(child_id: int | None) -> tuple[pd.Series, Services, Scope]:
     children = context.store.children(scope, [int(child_id)])
     if children.empty:
         raise PreventUpdate
+    if audited:
+        audit("view-child", child_id=int(child_id), records=1)
     return children.iloc[0], context, scope
 
 
@@ -730,7 +733,7 @@ def pack_header(child: pd.Series, journey: ChildJourney, today: dt.date) -> Pack
 )
 def export_panel_pack(_pdf, _png, child_id):
     """Send the panel pack as an A4 landscape PDF or a PNG, to a manager or administrator."""
-    child, context, scope = _child_in_scope(child_id)
+    child, context, scope = _child_in_scope(child_id, audited=False)  # audited below as an export
     user = signed_in_user()
     if user is None or not user.may("manager"):
         dash.set_props(ERROR_ALERT, {"children": EXPORT_NOT_ALLOWED, "is_open": True})

@@ -139,3 +139,17 @@ def test_a_failed_sign_in_never_writes_what_was_typed_as_an_unknown_username(das
     trail = accounts.audit_trail(utc_now() - dt.timedelta(hours=1), utc_now() + dt.timedelta(hours=1))
     assert "hunter2" not in trail.to_json(date_format="iso")
     assert "(unknown user)" in trail["username"].tolist()
+
+
+def test_redrawing_a_childs_timeline_is_audited_as_a_look_at_the_child(dash_app, auditor):
+    username, accounts = auditor
+    client = dash_app.server.test_client()
+    sign_in(client, username, address="10.55.0.10")
+    store = dash_app.server.extensions[EXTENSION_KEY].store
+    child_id = int(store.find_children(Scope.everything(), SAMPLE_REFERENCE)["child_id"].iloc[0])
+    redraw = next(spec for spec in dependencies(client) if spec["output"] == "child-timeline-graph.figure")
+    values = {"child-key.data": child_id, "child-lanes.value": ["placement"]}
+    body = request_body(redraw, lambda _id, prop: values.get(f"{_id}.{prop}"))
+    assert callback(client, body).status_code == 200  # a replayed redraw, without opening the page
+    viewed = trail_of(accounts, username).query("action == 'view-child'")
+    assert viewed["child_id"].tolist() == [child_id]
