@@ -149,18 +149,19 @@ def rows_for_grid(trail: pd.DataFrame) -> list[dict]:
 def search(_child_clicks, _user_clicks, reference, username, start, end):
     """Answer "who looked at this child" or "what did this user see" between the dates."""
     context = services()
+    scope = current_scope()
     since, until = _utc_range(start, end)
     if dash.ctx.triggered_id == CHILD_BUTTON:
         if not reference or not reference.strip():
             return [], "Type a child's case reference first"
-        found = context.store.find_children(current_scope(), reference)
+        found = context.store.find_children(scope, reference)
         if found.empty:
             return [], f"No child with reference {reference.strip().upper()}"
-        trail = context.accounts.audit_trail(since, until, child_ids=found["child_id"].tolist())
+        trail = context.accounts.audit_trail(scope, since, until, child_ids=found["child_id"].tolist())
         subject = f"who looked at {reference.strip().upper()}"
     else:
         if not username:
             return [], "Choose a user first"
-        trail = context.accounts.audit_trail(since, until, username=username)
+        trail = context.accounts.audit_trail(scope, since, until, username=username)
         subject = f"what {username} did"
     return rows_for_grid(trail), f"{len(trail):,} event{'s' if len(trail) != 1 else ''}: {subject}"

@@ -11,6 +11,7 @@ import pandas as pd
 from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from pace_dash.domain.pseudonyms import pseudonyms
 from pace_dash.store.schema import (
     AppUser,
     AuditEvent,
@@ -20,6 +21,7 @@ from pace_dash.store.schema import (
     UserAuthority,
     UserSession,
 )
+from pace_dash.store.scope import Scope
 
 ROLES = ("viewer", "manager", "admin")
 USERNAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{1,79}")
@@ -317,13 +319,17 @@ class Accounts:
 
     def audit_trail(
         self,
+        scope: Scope,
         start: dt.datetime,
         end: dt.datetime,
         *,
         child_ids: list[int] | None = None,
         username: str | None = None,
     ) -> pd.DataFrame:
-        """Return the audited events between two UTC times, for some children or a user, newest first."""
+        """Return the audited events between two UTC times, for some children or a user, newest first.
+
+        Children are named as the scope names them: by pseudonym in a scope that sees no references.
+        """
         statement = (
             select(
                 AuditEvent.at, AuditEvent.username, AuditEvent.role, AuditEvent.action, AuditEvent.child_id,
@@ -342,4 +348,10 @@ class Accounts:
             rows = connection.execute(statement).all()
         frame = pd.DataFrame(rows, columns=AUDIT_COLUMNS)
         frame["at"] = pd.to_datetime(frame["at"]).dt.as_unit("ns")
-        return frame.astype({"child_id": "Int64", "records": "Int64"})
+        frame = frame.astype({"child_id": "Int64", "records": "Int64"})
+        if not scope.identifiable:
+            known = frame["child_id"].notna()
+            shown = pseudonyms(frame.loc[known, "child_id"].astype("int64"), scope.pseudonym_key)
+            frame["reference"] = frame["reference"].astype(object)
+            frame.loc[known, "reference"] = shown.to_numpy()
+        return frame

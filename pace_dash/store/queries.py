@@ -29,6 +29,11 @@ def _as_dates(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
     return frame
 
 
+def _ids(child_ids: Iterable[int]) -> list[int]:
+    # As Python ints: SQLite's driver cannot bind numpy's, and the query would match nothing.
+    return [int(child_id) for child_id in child_ids]
+
+
 class Store:
     """The app's data: a small vocabulary of read queries over one engine."""
 
@@ -74,7 +79,7 @@ class Store:
             Child.date_of_birth, Child.sex, Child.sibling_group,
         ).join(LocalAuthority, LocalAuthority.id == Child.la_id)  # fmt: skip
         if child_ids is not None:
-            statement = statement.where(Child.id.in_(list(child_ids)))
+            statement = statement.where(Child.id.in_(_ids(child_ids)))
         statement = self._limit(statement, Child.la_id, scope).order_by(Child.id)
         children = _as_dates(self._frame(statement, CHILD_COLUMNS), "date_of_birth")
         if not scope.identifiable:
@@ -98,15 +103,19 @@ class Store:
         Matching ignores case and surrounding spaces.
         """
         wanted = reference.strip().upper()
+        if not scope.identifiable and not wanted.startswith(PSEUDONYM_PREFIX):
+            # A scope that sees no references finds children by pseudonym only: a reference typed
+            # in must not reveal which pseudonym belongs to it.
+            return self.children(scope, [])
         statement = select(Child.id).join(LocalAuthority, LocalAuthority.id == Child.la_id)
-        if scope.identifiable or not wanted.startswith(PSEUDONYM_PREFIX):
+        if scope.identifiable:
             statement = statement.where(Child.reference == wanted)
         if la_code:
             statement = statement.where(LocalAuthority.code == la_code.strip().upper())
         statement = self._limit(statement, Child.la_id, scope)
         with self.engine.connect() as connection:
             ids = list(connection.execute(statement).scalars())
-        if scope.identifiable or not wanted.startswith(PSEUDONYM_PREFIX):
+        if scope.identifiable:
             return self.children(scope, ids)
         # A pseudonym cannot be looked up in SQL: make those of the candidates and compare.
         candidates = pd.Series(ids, dtype="int64")
@@ -119,7 +128,7 @@ class Store:
             Event.id, Event.child_id, Child.la_id, Event.code, Event.on_date, Event.attribute, Event.note
         ).join(Child, Child.id == Event.child_id)
         if child_ids is not None:
-            statement = statement.where(Event.child_id.in_(list(child_ids)))
+            statement = statement.where(Event.child_id.in_(_ids(child_ids)))
         statement = self._limit(statement, Child.la_id, scope).order_by(
             Event.child_id, Event.on_date, Event.id
         )
@@ -132,7 +141,7 @@ class Store:
             Period.start_date, Period.end_date, Period.note,
         ).join(Child, Child.id == Period.child_id)  # fmt: skip
         if child_ids is not None:
-            statement = statement.where(Period.child_id.in_(list(child_ids)))
+            statement = statement.where(Period.child_id.in_(_ids(child_ids)))
         statement = self._limit(statement, Child.la_id, scope).order_by(Period.child_id, Period.start_date)
         return _as_dates(self._frame(statement, PERIOD_COLUMNS), "start_date", "end_date")
 

@@ -177,7 +177,9 @@ def test_import_after_preview_writes_and_the_same_file_again_changes_nothing(imp
     again, _shown = imports.run_import(2, contents, "wide.csv", glm, "guess", False, shown)
     assert "Nothing changed: this file was imported before on" in text_of(again)
     assert batches() == 1
-    trail = services().accounts.audit_trail(started, utc_now() + dt.timedelta(seconds=1), username=ADMIN)
+    trail = services().accounts.audit_trail(
+        Scope.everything(), started, utc_now() + dt.timedelta(seconds=1), username=ADMIN
+    )
     imported = trail.query("action == 'import-tracker'").iloc[::-1]
     assert imported[["outcome", "records"]].values.tolist() == [["imported", 46], ["unchanged", 0]]
 

@@ -257,7 +257,8 @@ def test_presentation_scope_page_carries_no_name_reference_or_birth_date(request
     from pace_dash.pages import child
 
     presenting = Scope.presentation(b"presentation key")
-    shown = services().store.find_children(presenting, SAMPLE_REFERENCE).iloc[0]["reference"]
+    sample_id = services().store.find_children(Scope.everything(), SAMPLE_REFERENCE).iloc[0]["child_id"]
+    shown = services().store.children(presenting, [int(sample_id)]).iloc[0]["reference"]
     page = child.child_page(services().store, presenting, shown, None, TODAY)
     text = text_of(page)
     assert shown in text

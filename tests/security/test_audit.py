@@ -47,7 +47,9 @@ def open_sample_child(dash_app, username: str, address: str, client=None):
 def trail_of(accounts: Accounts, username: str):
     """Return a user's audited events, oldest first."""
     start = utc_now() - dt.timedelta(hours=1)
-    return accounts.audit_trail(start, utc_now() + dt.timedelta(hours=1), username=username).iloc[::-1]
+    return accounts.audit_trail(
+        Scope.everything(), start, utc_now() + dt.timedelta(hours=1), username=username
+    ).iloc[::-1]
 
 
 def test_sign_in_failure_sign_out_each_write_one_event(dash_app, auditor):
@@ -100,7 +102,9 @@ def test_the_database_refuses_to_change_or_delete_audit_events(engine, statement
     accounts.audit(AuditRecord(action="sign-in", outcome="ok", username="someone"))
     with pytest.raises(DatabaseError, match="append-only"), Session(engine) as session, session.begin():
         session.execute(statement)
-    trail = accounts.audit_trail(utc_now() - dt.timedelta(hours=1), utc_now() + dt.timedelta(hours=1))
+    trail = accounts.audit_trail(
+        Scope.everything(), utc_now() - dt.timedelta(hours=1), utc_now() + dt.timedelta(hours=1)
+    )
     assert trail["outcome"].tolist() == ["ok"]
 
 
@@ -136,7 +140,9 @@ def test_a_failed_sign_in_never_writes_what_was_typed_as_an_unknown_username(das
     client = dash_app.server.test_client()
     sign_in(client, "hunter2-my-secret-password", address="10.55.0.9")
     accounts = dash_app.server.extensions[EXTENSION_KEY].accounts
-    trail = accounts.audit_trail(utc_now() - dt.timedelta(hours=1), utc_now() + dt.timedelta(hours=1))
+    trail = accounts.audit_trail(
+        Scope.everything(), utc_now() - dt.timedelta(hours=1), utc_now() + dt.timedelta(hours=1)
+    )
     assert "hunter2" not in trail.to_json(date_format="iso")
     assert "(unknown user)" in trail["username"].tolist()
 
@@ -153,3 +159,14 @@ def test_redrawing_a_childs_timeline_is_audited_as_a_look_at_the_child(dash_app,
     assert callback(client, body).status_code == 200  # a replayed redraw, without opening the page
     viewed = trail_of(accounts, username).query("action == 'view-child'")
     assert viewed["child_id"].tolist() == [child_id]
+
+
+def test_a_presenting_scope_reads_the_trail_with_pseudonyms(dash_app, auditor):
+    username, accounts = auditor
+    open_sample_child(dash_app, username, "10.55.0.11")
+    presenting = Scope.presentation(b"a key for this test")
+    start, end = utc_now() - dt.timedelta(hours=1), utc_now() + dt.timedelta(hours=1)
+    shown = accounts.audit_trail(presenting, start, end, username=username).query("action == 'view-child'")
+    assert len(shown) == 1
+    assert shown.iloc[0]["reference"].startswith("P-")
+    assert SAMPLE_REFERENCE not in shown.to_json(date_format="iso")

@@ -325,3 +325,12 @@ def test_usernames_ignore_case_and_spaces(dash_app):
     username = new_user(dash_app)
     client = dash_app.server.test_client()
     assert sign_in(client, f"  {username.upper()} ", address=new_address()).status_code == 302
+
+
+def test_a_presenting_scope_finds_children_by_pseudonym_only(dash_app):
+    store = dash_app.server.extensions[EXTENSION_KEY].store
+    presenting = Scope.presentation(b"a key for this test")
+    assert store.find_children(presenting, SAMPLE_REFERENCE).empty  # a reference reveals nothing
+    shown = store.children(presenting).query("la_code == 'NTH'")["reference"].iloc[0]
+    assert shown.startswith("P-")
+    assert store.find_children(presenting, shown.lower())["reference"].tolist() == [shown]
