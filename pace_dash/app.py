@@ -22,7 +22,7 @@ from pace_dash.figures.export import ImageExporter
 from pace_dash.security.guard import LAYOUT_PATH, Guard, as_nobody
 from pace_dash.settings import PROJECT_ROOT, TARGETS_FILE, Settings, load_settings
 from pace_dash.store.accounts import Accounts
-from pace_dash.store.cache import ResultCache
+from pace_dash.store.cache import CacheDirectoryNotPrivate, ResultCache, check_private
 from pace_dash.store.db import create_schema, load_default_rules, make_engine
 from pace_dash.store.queries import Store
 from pace_dash.web import (
@@ -88,7 +88,7 @@ def prepare_database(settings: Settings) -> Store:
 
 
 class ProductionSettingsError(SystemExit):
-    """Settings that must not serve real data in production; the message is one line."""
+    """Settings the app must not serve children's data with; the message is one line."""
 
 
 def error_reference() -> str:
@@ -127,6 +127,11 @@ def create_app(settings: Settings | None = None) -> Dash:
     problems = settings.production_problems()
     if problems:
         raise ProductionSettingsError(f"Refusing to start in production: {'; '.join(problems)}.")
+    if settings.cache_dir is not None and settings.cache_dir.exists():
+        try:
+            check_private(settings.cache_dir)
+        except CacheDirectoryNotPrivate as refused:
+            raise ProductionSettingsError(f"Refusing to start: {refused}.") from None
     store = prepare_database(settings)
     app = Dash(
         __name__,

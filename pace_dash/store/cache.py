@@ -120,6 +120,24 @@ def key_part(value: Any) -> str:
     raise TypeError(f"a cached function's argument needs a stable key: {type(value).__name__} has none")
 
 
+class CacheDirectoryNotPrivate(RuntimeError):
+    """The cache directory could be read or written by someone other than the app's user."""
+
+
+def check_private(directory: Path) -> None:
+    """Refuse a cache directory that another user owns or that others may read or write.
+
+    The cache holds children's data computed for each scope, and values are unpickled when read:
+    whoever could write there could run code in the app.
+    """
+    status = directory.stat()
+    if status.st_uid != os.geteuid() or status.st_mode & 0o077:
+        raise CacheDirectoryNotPrivate(
+            f"the cache directory {directory} must belong to this user and be closed to others "
+            f"(chmod 700 {directory})"
+        )
+
+
 class ResultCache:
     """A cache of one database's results, shared by every process that opens the same directory."""
 
@@ -132,6 +150,7 @@ class ResultCache:
             Path(tempfile.mkdtemp(prefix="pace-cache-")) if directory is None else Path(directory)
         )
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        check_private(self.directory)
         self._creator_pid = os.getpid()
         self._cache = diskcache.Cache(
             str(self.directory),

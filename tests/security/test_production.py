@@ -106,3 +106,15 @@ def test_database_errors_leave_the_values_out_of_their_message(sqlite_engine):
         session.add_all(twins)
     assert "Secret Name" not in str(failure.value)
     assert "2019-04-05" not in str(failure.value)
+
+
+def test_a_cache_directory_others_can_write_to_stops_the_start(tmp_path):
+    shared = tmp_path / "cache"
+    shared.mkdir()
+    shared.chmod(0o777)
+    finished = start_in_production(tmp_path, PACE_PRODUCTION="false", PACE_CACHE_DIR=str(shared))
+    assert finished.returncode != 0
+    lines = finished.stderr.strip().splitlines()
+    assert len(lines) == 1, finished.stderr
+    assert lines[0].startswith(f"Refusing to start: the cache directory {shared} must belong to this user")
+    assert lines[0].endswith(f"(chmod 700 {shared}).")
