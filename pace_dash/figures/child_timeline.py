@@ -105,9 +105,16 @@ def _fmt(dates: pd.Series) -> pd.Series:
     return dates.dt.strftime(DATE_FORMAT).fillna("")
 
 
-def _bars(axis: _Axis, frame: pd.DataFrame, *, y, colours, text, hover, name, width, **extra) -> go.Bar:
+def _trace(kind: str, **properties) -> dict:
+    # A plain trace dict: plotly's per-property validation cost more than the rest of the chart.
+    # Unset (None) properties are left out, as plotly itself leaves them out.
+    return {"type": kind, **{key: value for key, value in properties.items() if value is not None}}
+
+
+def _bars(axis: _Axis, frame: pd.DataFrame, *, y, colours, text, hover, name, width, **extra) -> dict:
     # Bars are drawn as base + length (in ms on a date axis, as plotly draws Gantt bars).
-    return go.Bar(
+    return _trace(
+        "bar",
         name=name,
         orientation="h",
         base=axis.x(frame["start_date"]),
@@ -180,24 +187,27 @@ def child_timeline(journey: ChildJourney, today: dt.date, view: TimelineView = D
     axis = _Axis(view, origin)
     lanes = lanes_for(journey.evaluation, view)
     position = {key: index for index, (key, _label) in enumerate(lanes)}
-    figure = go.Figure()
+    traces: list[dict] = []
 
-    _add_periods(figure, axis, journey.periods, position, today_ts)
-    _add_stages(figure, axis, journey.spans, position)
+    _add_periods(traces, axis, journey.periods, position, today_ts)
+    _add_stages(traces, axis, journey.spans, position)
     applicable = journey.evaluation[journey.evaluation["status"] != "n/a"].merge(
         journey.rules[["la_id", "key", "strength", "source", "from_code", "to_code"]],
         left_on=["la_id", "rule_key"],
         right_on=["la_id", "key"],
         how="left",
     )
-    _add_targets(figure, axis, applicable, position, today_ts)
+    _add_targets(traces, axis, applicable, position, today_ts)
     if view.on_target:
-        _add_on_target_path(figure, axis, journey.path, position)
-    _add_events(figure, axis, events, position)
+        _add_on_target_path(traces, axis, journey.path, position)
+    _add_events(traces, axis, events, position)
     top, bottom = -0.5, len(lanes) - 0.5
-    _add_reference_lines(figure, axis, starts.iloc[1:], today_ts, top, bottom)
-    if journey.date_of_birth is not None:
-        _add_age_axis(figure, axis, journey.date_of_birth, today_ts, top)
+    _add_reference_lines(traces, axis, starts.iloc[1:], today_ts, top, bottom)
+    age_axis = (
+        _add_age_axis(traces, axis, journey.date_of_birth, today_ts, top)
+        if journey.date_of_birth is not None
+        else {}
+    )
 
     first = min(
         [d for d in (events["on_date"].min(), journey.periods["start_date"].min()) if pd.notna(d)]
@@ -211,45 +221,46 @@ def child_timeline(journey: ChildJourney, today: dt.date, view: TimelineView = D
     ends = [events["on_date"].max(), journey.periods["end_date"].max(), waiting["due_date"].max()]
     last = max([day for day in ends if pd.notna(day)] + ([] if closed else [today_ts]) or [today_ts])
     whole = [axis.at(first - pd.Timedelta(days=30)), axis.at(last + pd.Timedelta(days=45))]
-    figure.update_layout(
-        barmode="overlay",
-        height=170 + (LANE_HEIGHT_PX + (12 if view.large_type else 0)) * len(lanes),
-        margin={"l": 250, "r": 70, "t": 70, "b": 40},
-        plot_bgcolor="white",
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.08, "x": 0},
-        hoverlabel={"align": "left"},
-        font={
+    layout = {
+        "barmode": "overlay",
+        "height": 170 + (LANE_HEIGHT_PX + (12 if view.large_type else 0)) * len(lanes),
+        "margin": {"l": 250, "r": 70, "t": 70, "b": 40},
+        "plot_bgcolor": "white",
+        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.08, "x": 0},
+        "hoverlabel": {"align": "left"},
+        "font": {
             "family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif",
             "size": 17 if view.large_type else 13,
         },
-        uirevision=view.axis,
-        clickmode="event",
-    )
-    figure.update_yaxes(
-        tickvals=list(range(len(lanes))),
-        ticktext=[label for _key, label in lanes],
-        range=[bottom, top],
-        automargin=False,
-        showgrid=False,
-        zeroline=False,
-        fixedrange=True,
-    )
-    figure.update_layout(
-        xaxis={
+        "uirevision": view.axis,
+        "clickmode": "event",
+        "yaxis": {
+            "tickvals": list(range(len(lanes))),
+            "ticktext": [label for _key, label in lanes],
+            "range": [bottom, top],
+            "automargin": False,
+            "showgrid": False,
+            "zeroline": False,
+            "fixedrange": True,
+        },
+        "xaxis": {
             "type": "linear" if axis.weeks else "date",
-            "title": {"text": "Weeks since first accommodated" if axis.weeks else None},
+            **({"title": {"text": "Weeks since first accommodated"}} if axis.weeks else {}),
             "range": whole,
             "showgrid": True,
             "gridcolor": "#EEEEEE",
             "automargin": False,
             # The slider always spans the whole journey, whatever part of it the chart shows.
             "rangeslider": {"visible": True, "thickness": 0.06, "range": whole},
-        }
-    )
-    return figure
+        },
+        **age_axis,
+    }
+    # Built from plain dicts without plotly's validation, which took most of the chart's time;
+    # tests/figures checks that plotly's validation accepts every chart drawn here.
+    return go.Figure({"data": traces, "layout": layout}, _validate=False)
 
 
-def _add_periods(figure, axis, periods, position, today_ts) -> None:
+def _add_periods(traces, axis, periods, position, today_ts) -> None:
     for lane in ("legal_status", "placement"):
         if lane not in position:
             continue
@@ -262,7 +273,7 @@ def _add_periods(figure, axis, periods, position, today_ts) -> None:
             f"<b>{label}</b><br>{start} to {end}"
             for label, start, end in zip(labels, _fmt(lane_periods["start_date"]), ends, strict=True)
         ]
-        figure.add_trace(
+        traces.append(
             _bars(
                 axis,
                 lane_periods,
@@ -277,7 +288,7 @@ def _add_periods(figure, axis, periods, position, today_ts) -> None:
         )
 
 
-def _add_stages(figure, axis, spans, position) -> None:
+def _add_stages(traces, axis, spans, position) -> None:
     stage_colours = {stage.label: stage.colour for stage in catalogue.PROCESS_STAGES}
     hover = (
         "<b>"
@@ -291,7 +302,7 @@ def _add_stages(figure, axis, spans, position) -> None:
         + " days"
     ).tolist()
     if "process" in position:
-        figure.add_trace(
+        traces.append(
             _bars(
                 axis,
                 spans,
@@ -306,7 +317,7 @@ def _add_stages(figure, axis, spans, position) -> None:
         )
     if "court" in position:
         in_court = spans[spans["code"] == "petition_lodged"]
-        figure.add_trace(
+        traces.append(
             _bars(
                 axis,
                 in_court,
@@ -323,7 +334,7 @@ def _add_stages(figure, axis, spans, position) -> None:
         )
 
 
-def _add_targets(figure, axis, applicable, position, today_ts) -> None:
+def _add_targets(traces, axis, applicable, position, today_ts) -> None:
     if not any(key.startswith("rule:") for key in position):
         return
     rule_y = applicable["rule_key"].map(lambda key: position[f"rule:{key}"]).tolist()
@@ -332,7 +343,7 @@ def _add_targets(figure, axis, applicable, position, today_ts) -> None:
     customdata = [["rule", *row] for row in keys.itertuples(index=False)]
 
     allowed = applicable.assign(end_date=applicable[["due_date", "end_date"]].min(axis=1))
-    figure.add_trace(
+    traces.append(
         _bars(
             axis,
             allowed,
@@ -359,8 +370,9 @@ def _add_targets(figure, axis, applicable, position, today_ts) -> None:
         ],
         default="reached " + _fmt(overdue["overdue_to"]),
     )
-    figure.add_trace(
-        go.Bar(
+    traces.append(
+        _trace(
+            "bar",
             name=OVERDUE_TRACE,
             orientation="h",
             base=axis.x(overdue["overdue_from"]),
@@ -386,8 +398,9 @@ def _add_targets(figure, axis, applicable, position, today_ts) -> None:
     )
 
     waiting = np.flatnonzero(applicable["status"].isin(["open", "overdue"]).to_numpy())
-    figure.add_trace(
-        go.Scatter(
+    traces.append(
+        _trace(
+            "scatter",
             name=DUE_TRACE,
             x=axis.x(applicable["due_date"].iloc[waiting]),
             y=[rule_y[i] for i in waiting],
@@ -405,11 +418,12 @@ def _add_targets(figure, axis, applicable, position, today_ts) -> None:
     )
 
 
-def _add_on_target_path(figure, axis, path, position) -> None:
+def _add_on_target_path(traces, axis, path, position) -> None:
     lanes = path["code"].map(lambda code: catalogue.EVENTS[code].lane)
     shown = path[lanes.isin(position)]
-    figure.add_trace(
-        go.Scatter(
+    traces.append(
+        _trace(
+            "scatter",
             name=PLAN_TRACE,
             x=axis.x(shown["planned_on"]),
             y=[position[catalogue.EVENTS[code].lane] for code in shown["code"]],
@@ -432,18 +446,20 @@ def _add_on_target_path(figure, axis, path, position) -> None:
     )
 
 
-def _add_events(figure, axis, events, position) -> None:
+def _add_events(traces, axis, events, position) -> None:
     lanes = events["code"].map(
         lambda code: catalogue.EVENTS[code].lane if code in catalogue.EVENTS else "milestones"
     )
     shown = events[lanes.isin(position)]
     details = [
-        catalogue.attribute_label(code, attribute) or ""
+        # A missing attribute is NaN in a str column: no detail, rather than "nan" for the whole hover.
+        catalogue.attribute_label(code, attribute if isinstance(attribute, str) else None) or ""
         for code, attribute in zip(shown["code"], shown["attribute"], strict=True)
     ]
     notes = shown["note"].fillna("").map(lambda note: f"<br><i>{note}</i>" if note else "")
-    figure.add_trace(
-        go.Scatter(
+    traces.append(
+        _trace(
+            "scatter",
             name=MILESTONE_TRACE,
             x=axis.x(shown["on_date"]),
             y=[position[lane] for lane in lanes[shown.index]],
@@ -472,14 +488,15 @@ def _add_events(figure, axis, events, position) -> None:
     )
 
 
-def _add_reference_lines(figure, axis, re_entries, today_ts, top, bottom) -> None:
+def _add_reference_lines(traces, axis, re_entries, today_ts, top, bottom) -> None:
     episode_x: list = []
     episode_y: list = []
     for start in axis.x(re_entries):
         episode_x += [start, start, None]
         episode_y += [top, bottom, None]
-    figure.add_trace(
-        go.Scatter(
+    traces.append(
+        _trace(
+            "scatter",
             name=EPISODE_TRACE,
             x=episode_x,
             y=episode_y,
@@ -490,8 +507,9 @@ def _add_reference_lines(figure, axis, re_entries, today_ts, top, bottom) -> Non
         )
     )
     today_x = axis.at(today_ts)
-    figure.add_trace(
-        go.Scatter(
+    traces.append(
+        _trace(
+            "scatter",
             name=TODAY_TRACE,
             x=[today_x, today_x],
             y=[top, bottom],
@@ -502,12 +520,14 @@ def _add_reference_lines(figure, axis, re_entries, today_ts, top, bottom) -> Non
     )
 
 
-def _add_age_axis(figure, axis, date_of_birth, today_ts, top) -> None:
+def _add_age_axis(traces, axis, date_of_birth, today_ts, top) -> dict:
+    """Add the birthdays' trace; return the layout of the age axis it is drawn on."""
     # Birthdays along a second axis on top, so the reader sees how old the child was at each step.
     years = range(0, today_ts.year - date_of_birth.year + 2)
     birthdays = pd.Series([date_of_birth + pd.DateOffset(years=age) for age in years])
-    figure.add_trace(
-        go.Scatter(
+    traces.append(
+        _trace(
+            "scatter",
             name=AGE_TRACE,
             x=axis.x(birthdays),
             y=[top] * len(birthdays),
@@ -518,8 +538,8 @@ def _add_age_axis(figure, axis, date_of_birth, today_ts, top) -> None:
             showlegend=False,
         )
     )
-    figure.update_layout(
-        xaxis2={
+    return {
+        "xaxis2": {
             "overlaying": "x",
             "matches": "x",
             "side": "top",
@@ -529,4 +549,4 @@ def _add_age_axis(figure, axis, date_of_birth, today_ts, top) -> None:
             "tickfont": {"size": 11, "color": "#555555"},
             "type": "linear" if axis.weeks else "date",
         }
-    )
+    }

@@ -69,7 +69,8 @@ def _positions(frame: pd.DataFrame, align: str) -> tuple[np.ndarray, np.ndarray]
 
 def _segments(frame: pd.DataFrame, align: str, *, name: str, colour: str, thickness: float, offset: float):
     start, length = _positions(frame, align)
-    return go.Scattergl(
+    return dict(
+        type="scattergl",
         name=name,
         legendgroup=name,
         showlegend=False,
@@ -91,10 +92,11 @@ def _segments(frame: pd.DataFrame, align: str, *, name: str, colour: str, thickn
     )
 
 
-def _legend_entry(name: str, colour: str) -> go.Scatter:
+def _legend_entry(name: str, colour: str) -> dict:
     # WebGL error bars show no swatch in the legend, so each kind of segment gets an empty
     # entry of its own colour; clicking it hides the segments of its group.
-    return go.Scatter(
+    return dict(
+        type="scatter",
         name=name,
         legendgroup=name,
         x=[None],
@@ -125,25 +127,25 @@ def cohort_timeline(
     a date means a different moment for every child, so they are left out there.
     """
     aligned = align == "accommodated"
-    figure = go.Figure()
+    traces: list[dict] = []
     thickness = segment_thickness(len(rows))
-    kinds = [
-        (stage, colour, thickness) for stage, colour in STAGE_COLOURS.items() if stage in set(stages["stage"])
-    ]
+    present = set(stages["stage"])
+    kinds = [(stage, colour, thickness) for stage, colour in STAGE_COLOURS.items() if stage in present]
     for stage, colour, thickness in kinds:
         own = stages[stages["stage"] == stage]
-        figure.add_trace(_segments(own, align, name=stage, colour=colour, thickness=thickness, offset=0))
-    figure.add_trace(
+        traces.append(_segments(own, align, name=stage, colour=colour, thickness=thickness, offset=0))
+    traces.append(
         _segments(
             overdue, align, name=OVERDUE_TRACE, colour=catalogue.OVERDUE_COLOUR, thickness=thickness,
             offset=OVERDUE_OFFSET,
         )
     )  # fmt: skip
     for name, colour, _thickness in [*kinds, (OVERDUE_TRACE, catalogue.OVERDUE_COLOUR, thickness)]:
-        figure.add_trace(_legend_entry(name, colour))
+        traces.append(_legend_entry(name, colour))
     row_starts = rows.assign(start=rows["episode_start"], end=rows["episode_start"])
-    figure.add_trace(
-        go.Scattergl(
+    traces.append(
+        dict(
+            type="scattergl",
             name=ROW_TRACE,
             x=np.zeros(len(rows), dtype="int8") if aligned else _positions(row_starts, align)[0],
             y=compact(rows["row"]),
@@ -157,8 +159,9 @@ def cohort_timeline(
     last_row = int(rows["row"].max()) if len(rows) else 0
     top, bottom = -1.0, last_row + 1.0
     marker_day = RECOMMENDATION_TARGET_DAYS if aligned else (pd.Timestamp(today) - EPOCH).days
-    figure.add_trace(
-        go.Scatter(
+    traces.append(
+        dict(
+            type="scatter",
             name=TARGET_TRACE if aligned else TODAY_TRACE,
             x=[marker_day, marker_day],
             y=[top, bottom],
@@ -168,52 +171,60 @@ def cohort_timeline(
         )
     )
     if not aligned and changes is not None and len(changes):
-        figure.add_trace(_changes_trace(changes, top, bottom))
+        traces.append(_changes_trace(changes, top, bottom))
     labelled = len(rows) <= LABELLED_ROWS
-    figure.update_layout(
-        height=_height(last_row),
-        margin={"l": 110 if labelled else 40, "r": 20, "t": 70, "b": 50},
-        plot_bgcolor="white",
-        hovermode="closest",
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.01, "x": 0},
-        font={"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 13},
-        uirevision=f"cohort-{align}",
-        annotations=[
-            {
-                "x": 0,
-                "xref": "paper",
-                "xanchor": "left",
-                "y": int(group.header_row),
-                "yref": "y",
-                "text": f"<b>{group.label}</b> · {group.children:,} children",
-                "showarrow": False,
-                "bgcolor": "rgba(255,255,255,0.85)",
-            }
-            for group in groups.itertuples()
-            if len(groups) > 1
-        ],
-    )
-    figure.update_yaxes(
-        range=[bottom, top],
-        showgrid=False,
-        zeroline=False,
-        tickvals=rows["row"].tolist() if labelled else [],
-        ticktext=rows["reference"].tolist() if labelled else [],
-        title=None if labelled else {"text": f"{len(rows):,} children, one row each (drag to zoom in)"},
-    )
     ticks = ALIGNED_TICKS if aligned else _year_ticks(stages, today)
-    figure.update_xaxes(
-        title={"text": "Time since accommodated" if aligned else "Date"},
-        tickvals=[day for day, _label in ticks],
-        ticktext=[label for _day, label in ticks],
-        showgrid=True,
-        gridcolor="#EEEEEE",
-        zeroline=False,
-    )
-    return figure
+    annotations = [
+        {
+            "x": 0,
+            "xref": "paper",
+            "xanchor": "left",
+            "y": int(group.header_row),
+            "yref": "y",
+            "text": f"<b>{group.label}</b> · {group.children:,} children",
+            "showarrow": False,
+            "bgcolor": "rgba(255,255,255,0.85)",
+        }
+        for group in groups.itertuples()
+        if len(groups) > 1
+    ]
+    layout = {
+        "height": _height(last_row),
+        "margin": {"l": 110 if labelled else 40, "r": 20, "t": 70, "b": 50},
+        "plot_bgcolor": "white",
+        "hovermode": "closest",
+        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.01, "x": 0},
+        "font": {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 13},
+        "uirevision": f"cohort-{align}",
+        # An empty list is left out, as plotly leaves it out.
+        **({"annotations": annotations} if annotations else {}),
+        "yaxis": {
+            "range": [bottom, top],
+            "showgrid": False,
+            "zeroline": False,
+            "tickvals": rows["row"].tolist() if labelled else [],
+            "ticktext": rows["reference"].tolist() if labelled else [],
+            **(
+                {}
+                if labelled
+                else {"title": {"text": f"{len(rows):,} children, one row each (drag to zoom in)"}}
+            ),
+        },
+        "xaxis": {
+            "title": {"text": "Time since accommodated" if aligned else "Date"},
+            "tickvals": [day for day, _label in ticks],
+            "ticktext": [label for _day, label in ticks],
+            "showgrid": True,
+            "gridcolor": "#EEEEEE",
+            "zeroline": False,
+        },
+    }
+    # Plain dicts without plotly's per-property validation, which cost more than the rest of the
+    # chart; tests/figures checks that plotly's validation accepts the charts drawn here.
+    return go.Figure({"data": traces, "layout": layout}, _validate=False)
 
 
-def _changes_trace(changes: pd.DataFrame, top: float, bottom: float) -> go.Scatter:
+def _changes_trace(changes: pd.DataFrame, top: float, bottom: float) -> dict:
     # One trace for every change: a dotted line from top to bottom at its date, with gaps between.
     days = ((changes["on_date"] - EPOCH) // pd.Timedelta(days=1)).tolist()
     labels = (
@@ -224,7 +235,8 @@ def _changes_trace(changes: pd.DataFrame, top: float, bottom: float) -> go.Scatt
         + changes["on_date"].dt.strftime("%-d %b %Y")
         + ")"
     ).tolist()
-    return go.Scatter(
+    return dict(
+        type="scatter",
         name=CHANGES_TRACE,
         x=[x for day in days for x in (day, day, None)],
         y=[y for _day in days for y in (top, bottom, None)],

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import io
+import json
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 from PIL import Image
@@ -284,3 +286,30 @@ def test_a_closed_journey_ends_where_it_ended_not_today():
     figure, _ = build(events=events, periods=periods)
     # The last date is the day the child ceased to be looked after; the chart adds 45 days.
     assert figure.layout.xaxis.range[1] == "2026-01-15"
+
+
+@pytest.mark.parametrize(
+    "view",
+    [
+        DEFAULT_VIEW,
+        TimelineView(axis=WEEKS),
+        TimelineView(on_target=False, large_type=True),
+        TimelineView(lanes=("placement", "process")),
+    ],
+)
+def test_every_chart_drawn_is_one_plotly_validation_accepts(view):
+    # The chart is built from plain dicts without validation; plotly's own check raises
+    # ValueError on any property or value it does not know.
+    figure, _ = build(view=view)
+    checked = go.Figure(figure.to_dict())
+    assert json.loads(pio.to_json(checked)) == json.loads(pio.to_json(figure))
+
+
+def test_event_hover_names_the_event_its_date_and_route_only_where_there_is_one():
+    figure, _ = build()
+    assert list(trace(figure, MILESTONE_TRACE).hovertext) == [
+        "<b>Looked after and accommodated</b><br>1 Jan 2025<br>",
+        "<b>LAC review</b><br>1 Mar 2025<br>",
+        "<b>LAC review</b><br>1 May 2025<br>",
+        "<b>Permanence recommendation</b><br>1 Sep 2025<br>Adoption",
+    ]

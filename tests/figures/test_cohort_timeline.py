@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 
@@ -117,3 +118,12 @@ def test_changes_tested_are_drawn_on_calendar_dates_only(five):
     stages, overdue = cohort.timeline_segments(five, rows, "accommodated")
     aligned = timeline.cohort_timeline(stages, overdue, rows, groups, "accommodated", TODAY, changes)
     assert timeline.CHANGES_TRACE not in {t.name for t in aligned.data}
+
+
+@pytest.mark.parametrize(("align", "group"), [("accommodated", "none"), ("calendar", "route")])
+def test_the_chart_is_one_plotly_validation_accepts(five, align, group):
+    # The chart is built from plain dicts without validation; plotly's own check raises
+    # ValueError on any property or value it does not know.
+    figure, _rows = _figure(five, align, group)
+    checked = go.Figure(figure.to_dict())
+    assert json.loads(pio.to_json(checked)) == json.loads(pio.to_json(figure))
