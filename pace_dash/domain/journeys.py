@@ -160,9 +160,10 @@ def evaluate(events: pd.DataFrame, rules: pd.DataFrame, today: dt.date) -> pd.Da
     resolved = resolve_rules(rules, sorted(episode_table["la_id"].unique().tolist()))
     resolved = resolved[resolved["active"]]
 
+    firsts = _first_dates(labelled)
     rows = pd.concat(
         [
-            _single_rule_rows(resolved, episode_table, _first_dates(labelled)),
+            _single_rule_rows(resolved, episode_table, firsts),
             _repeating_rule_rows(resolved, episode_table, labelled),
         ],
         ignore_index=True,
@@ -170,7 +171,7 @@ def evaluate(events: pd.DataFrame, rules: pd.DataFrame, today: dt.date) -> pd.Da
     rows = rows.merge(_routes(labelled), on=KEY, how="left")
     limited = exploded(resolved, "applies_to", "route").assign(route_allowed=True)
     rows = rows.merge(limited, on=["la_id", "key", "route"], how="left")
-    rows = _closers(rows, resolved, _first_dates(labelled))
+    rows = _closers(rows, resolved, firsts)
     route_ok = rows["applies_to"].isna() | rows["route_allowed"].fillna(False).astype(bool)
     in_force = rows["effective_from"].isna() | (rows["episode_start"] >= rows["effective_from"])
     return _statuses(rows, route_ok & in_force, today_ts)
@@ -354,9 +355,10 @@ def stage_spans(events: pd.DataFrame, today: dt.date) -> pd.DataFrame:
     today_ts = pd.Timestamp(today)
     known = events[events["on_date"] <= today_ts]
     episode_table = episodes(known)
-    firsts = _first_dates(assign_episodes(known, episode_table))
+    labelled = assign_episodes(known, episode_table)
+    firsts = _first_dates(labelled)
     reached = firsts[firsts["code"].isin(STAGE_CODES)].merge(episode_table, on=KEY)
-    reached = reached.merge(_routes(assign_episodes(known, episode_table)), on=KEY, how="left")
+    reached = reached.merge(_routes(labelled), on=KEY, how="left")
     reached = reached.sort_values([*KEY, "first_on"], kind="stable")
     reached["end_date"] = reached.groupby(KEY)["first_on"].shift(-1)
     reached["end_date"] = reached["end_date"].fillna(reached["episode_end"].fillna(today_ts))

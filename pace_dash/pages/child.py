@@ -260,7 +260,8 @@ def _interactive_parts(child_id: int | None, figure=None, table=None) -> list:
 def _timeline(
     store: Store, scope: Scope, child: pd.Series, today: dt.date, through: Callable = uncached
 ) -> html.Div:
-    journey = load_journey(store, scope, child, today)
+    # Through the cache, so that redrawing the chart or clicking a mark next finds it computed.
+    journey = through(journey_of, store, scope, int(child["child_id"]), today)
     heading = html.H1(
         [
             child["reference"],

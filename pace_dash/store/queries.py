@@ -43,7 +43,9 @@ class Store:
     def _frame(self, statement: Select, columns: list[str]) -> pd.DataFrame:
         with self.engine.connect() as connection:
             rows = connection.execute(statement).all()
-        return pd.DataFrame(rows, columns=columns)
+        # As plain tuples: pandas probes each SQLAlchemy Row for attributes it lacks, which cost a
+        # third of a cold cohort query.
+        return pd.DataFrame([tuple(row) for row in rows], columns=columns)
 
     @staticmethod
     def _limit(statement: Select, la_column, scope: Scope) -> Select:
