@@ -55,12 +55,14 @@ FORM_EXPIRED = "The sign-in form had expired. Please try again."
 SESSION_ENDED = "Your session has ended. Sign in again to carry on."
 FORBIDDEN = "Your role does not include this."
 UNAVAILABLE = "The data is unavailable just now: the database is not answering. Try again in a minute."
-# Content-Security-Policy. Scripts: the app's own files and Dash's inline scripts by hash, no eval
-# (tests/browser/test_csp_browser.py draws every page under it). Styles: Plotly and the grids write
+# Content-Security-Policy. Scripts: the app's own files and Dash's inline scripts by hash, never
+# other inline scripts. 'unsafe-eval' because Plotly's WebGL traces (regl, the cohort timeline)
+# compile their drawing code at run time; without it Plotly reports WebGL as unsupported
+# (tests/browser/test_csp_browser.py checks every page draws). Styles: Plotly and the grids write
 # inline styles. Nothing may frame the app, and forms post only to it.
 CSP = {
     "default-src": ["'self'"],
-    "script-src": ["'self'"],
+    "script-src": ["'self'", "'unsafe-eval'"],
     "style-src": ["'self'", "'unsafe-inline'"],
     "img-src": ["'self'", "data:", "blob:"],
     "font-src": ["'self'", "data:"],
