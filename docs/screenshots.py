@@ -63,7 +63,7 @@ def sign_in(driver, base: str, username: str) -> None:
     driver.find_element(By.ID, "username").send_keys(username)
     driver.find_element(By.ID, "password").send_keys(DEMO_PASSWORD)
     driver.find_element(By.ID, "sign-in-button").click()
-    WebDriverWait(driver, 30).until(expected_conditions.presence_of_element_located((By.ID, "shell-url")))
+    WebDriverWait(driver, 30).until(expected_conditions.presence_of_element_located((By.ID, "main")))
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ URL = "shell-url"
 SEARCH_INPUT = "shell-child-search"
 SEARCH_BUTTON = "shell-child-search-button"
 ERROR_ALERT = "shell-error-alert"
-NAV_LINK = "nav-link text-white"
+NAV_LINK = "nav-link text-white text-nowrap"
 
 
 def child_path(reference: str) -> str:
@@ -38,9 +38,13 @@ def _account_menu(user: SignedInUser) -> html.Form:
     # A real form posting to the server, with the session's CSRF token: sign-out cannot be forged.
     return html.Form(
         [
-            html.Span(f"{user.username} · {ROLE_LABELS[user.role]}", className="text-white small me-2"),
+            html.Span(
+                f"{user.username} · {ROLE_LABELS[user.role]}", className="text-white small me-2 text-nowrap"
+            ),
             dcc.Input(type="hidden", name=CSRF_FIELD, value=user.csrf_token, id="sign-out-token"),
-            html.Button("Sign out", type="submit", className="btn btn-outline-light btn-sm", id="sign-out"),
+            html.Button(
+                "Sign out", type="submit", className="btn btn-outline-light btn-sm text-nowrap", id="sign-out"
+            ),
         ],
         action=SIGN_OUT_PATH,
         method="post",
@@ -63,7 +67,7 @@ def layout(presenting: bool = False, user: SignedInUser | None = None) -> html.D
             dbc.Button("Open timeline", id=SEARCH_BUTTON, color="light", n_clicks=0),
         ],
         size="sm",
-        style={"maxWidth": "26rem"},
+        style={"maxWidth": "21rem"},
     )
     navbar = dbc.Navbar(
         dbc.Container(
