@@ -207,12 +207,6 @@ class Accounts:
         frame.loc[frame["role"] == "admin", "authorities"] = "all"
         return frame.drop(columns="user_id")
 
-    def demo_usernames(self) -> list[str]:
-        """List the demo accounts, which only the demo database has."""
-        with self.engine.connect() as connection:
-            statement = select(AppUser.username).where(AppUser.demo, AppUser.disabled.is_(False))
-            return list(connection.execute(statement.order_by(AppUser.username)).scalars())
-
     def has_demo_accounts(self) -> bool:
         """Say whether any demo account exists."""
         with self.engine.connect() as connection:
